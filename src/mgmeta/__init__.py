@@ -1,0 +1,32 @@
+"""mgmeta: reproducible meta-analysis that agrees with R metafor.
+
+The public names are re-exported here; nothing else lives in this module.
+"""
+from mgmeta.effects import effect_sizes
+from mgmeta.errors import (
+    BoundaryWarning,
+    ConvergenceError,
+    ContinuityCorrectionWarning,
+    DataError,
+    MgmetaError,
+    MgmetaWarning,
+    SchemaError,
+)
+from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "effect_sizes",
+    "meta_analysis",
+    "MetaAnalysisResult",
+    "HeterogeneityCI",
+    "Interval",
+    "MgmetaError",
+    "DataError",
+    "SchemaError",
+    "ConvergenceError",
+    "MgmetaWarning",
+    "ContinuityCorrectionWarning",
+    "BoundaryWarning",
+]

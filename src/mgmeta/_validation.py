@@ -1,0 +1,150 @@
+"""Input checks shared by every public entry point.
+
+Each check raises :class:`mgmeta.errors.DataError` at once, with a message that
+names the study (its label, or its 0-based position when there are no labels),
+the argument and the offending value. Inputs are always copied, never modified.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mgmeta.errors import DataError
+
+__all__ = [
+    "study_name",
+    "resolve_labels",
+    "as_vector",
+    "check_lengths",
+    "check_nonnegative",
+    "check_positive",
+    "check_not_above",
+    "check_choice",
+    "resolve_column",
+]
+
+
+def study_name(labels: Sequence[str] | None, i: int) -> str:
+    """How a message refers to study ``i``: ``study 'label'`` or ``study at position i``."""
+    if labels is not None:
+        return f"study {labels[i]!r}"
+    return f"study at position {i}"
+
+
+def resolve_labels(labels: Iterable[Any] | None, k: int) -> list[str] | None:
+    """Study labels as a list of strings, checked against the number of studies."""
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        raise DataError("labels must be a sequence of study labels, not a single string", field="labels")
+    out = [str(x) for x in labels]
+    if len(out) != k:
+        raise DataError(f"labels has {len(out)} entries but there are {k} studies", field="labels")
+    return out
+
+
+def _fmt(value: float) -> str:
+    if np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def as_vector(values: Any, name: str, labels: Sequence[str] | None = None,
+              *, allow_nan: bool = False) -> np.ndarray:
+    """A fresh 1-D float array from ``values``; NaN and infinite values raise.
+
+    Scalars become length-1 arrays. Non-numeric entries raise ``DataError``
+    naming the argument and the study.
+    """
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    raw = np.array(values, dtype=object, copy=True).reshape(-1) if not isinstance(values, np.ndarray) \
+        else values.reshape(-1)
+    try:
+        arr = np.array(raw, dtype=float, copy=True)
+    except (TypeError, ValueError):
+        for i, v in enumerate(raw):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise DataError(f"{study_name(labels, i) if labels is not None and i < len(labels) else f'study at position {i}'}: "
+                                f"{name} is not a number ({v!r})", study=i, field=name) from None
+        raise DataError(f"{name} could not be read as numbers", field=name) from None
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    bad = ~np.isfinite(arr)
+    if allow_nan:
+        bad &= ~np.isnan(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        who = study_name(labels, i) if labels is not None and i < len(labels) else f"study at position {i}"
+        raise DataError(f"{who}: {name} is {arr[i]} (must be a finite number)", study=i, field=name)
+    return arr
+
+
+def check_lengths(arrays: Mapping[str, np.ndarray]) -> int:
+    """All arrays have one length; return it. Raise ``DataError`` naming the mismatch."""
+    lengths = {name: len(a) for name, a in arrays.items()}
+    distinct = set(lengths.values())
+    if len(distinct) > 1:
+        detail = ", ".join(f"{n} has {m}" for n, m in lengths.items())
+        raise DataError(f"arguments have mismatched lengths: {detail}")
+    k = distinct.pop() if distinct else 0
+    if k == 0:
+        names = ", ".join(arrays) or "input"
+        raise DataError(f"empty input: {names} contain no studies")
+    return k
+
+
+def _first_bad(mask: np.ndarray) -> int | None:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else None
+
+
+def check_nonnegative(arr: np.ndarray, name: str, labels: Sequence[str] | None) -> None:
+    """Counts and sizes may not be negative."""
+    i = _first_bad(arr < 0)
+    if i is not None:
+        raise DataError(f"{study_name(labels, i)}: {name} is negative ({_fmt(arr[i])})",
+                        study=labels[i] if labels else i, field=name)
+
+
+def check_positive(arr: np.ndarray, name: str, labels: Sequence[str] | None, what: str = "") -> None:
+    """Variances, SDs and sizes must be strictly positive."""
+    i = _first_bad(arr <= 0)
+    if i is not None:
+        extra = f" {what}" if what else ""
+        raise DataError(f"{study_name(labels, i)}: {name} must be positive{extra}, got {_fmt(arr[i])}",
+                        study=labels[i] if labels else i, field=name)
+
+
+def check_not_above(part: np.ndarray, part_name: str, whole: np.ndarray, whole_name: str,
+                    labels: Sequence[str] | None) -> None:
+    """Events may not exceed the arm size."""
+    i = _first_bad(part > whole)
+    if i is not None:
+        raise DataError(f"{study_name(labels, i)}: events ({_fmt(part[i])}) exceed arm size "
+                        f"({_fmt(whole[i])}) in argument {part_name} (arm size {whole_name})",
+                        study=labels[i] if labels else i, field=part_name)
+
+
+def check_choice(value: Any, allowed: Iterable[str], name: str) -> str:
+    """An option must be one of ``allowed``; unknown ones raise ``DataError``."""
+    allowed = list(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise DataError(f"unknown {name} {value!r}; expected one of {choices}", field=name)
+    return value
+
+
+def resolve_column(value: Any, data: pd.DataFrame | None, name: str) -> Any:
+    """metafor-style ``data=``: a string names a column of ``data``."""
+    if data is not None and isinstance(value, str):
+        if value not in data.columns:
+            raise DataError(f"argument {name}={value!r} names no column of data "
+                            f"(columns: {', '.join(map(str, data.columns))})", field=name)
+        return data[value].to_numpy(copy=True)
+    return value

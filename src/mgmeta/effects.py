@@ -1,0 +1,385 @@
+"""Effect sizes from trial data: ``effect_sizes``, as metafor's ``escalc``.
+
+Arrays in, a tidy DataFrame out (one row per study, columns ``yi`` and ``vi``
+plus the inputs), no I/O and no printing.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from mgmeta._validation import (
+    as_vector,
+    check_choice,
+    check_lengths,
+    check_nonnegative,
+    check_not_above,
+    check_positive,
+    resolve_column,
+    resolve_labels,
+    study_name,
+)
+from mgmeta.errors import ContinuityCorrectionWarning, DataError
+
+__all__ = ["effect_sizes", "MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "hedges_correction"]
+
+BINARY_MEASURES = ("OR", "RR", "RD", "PETO")
+CONTINUOUS_MEASURES = ("MD", "SMD", "ROM")
+GENERIC_MEASURES = ("GEN",)
+MEASURES = BINARY_MEASURES + CONTINUOUS_MEASURES + GENERIC_MEASURES
+_TO = ("only0", "all", "if0all", "none")
+_NAMES = {"OR": "log odds ratio", "RR": "log risk ratio", "RD": "risk difference",
+          "PETO": "Peto log odds ratio", "MD": "mean difference", "SMD": "standardized mean difference",
+          "ROM": "log ratio of means", "GEN": "generic effect size"}
+
+
+def hedges_correction(m: np.ndarray) -> np.ndarray:
+    """Exact small-sample bias correction of Hedges' g, c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)).
+
+    Computed on the log scale (no overflow for large m).
+
+    References
+    ----------
+    Hedges LV (1981). doi:10.3102/10769986006002107
+    """
+    m = np.asarray(m, dtype=float)
+    return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+
+
+def _get(name: str, value: Any, data: pd.DataFrame | None, labels: list[str] | None) -> np.ndarray | None:
+    if value is None:
+        return None
+    return as_vector(resolve_column(value, data, name), name, labels)
+
+
+def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
+                 ai: Any = None, bi: Any = None, ci: Any = None, di: Any = None,
+                 n1i: Any = None, n2i: Any = None,
+                 m1i: Any = None, sd1i: Any = None, m2i: Any = None, sd2i: Any = None,
+                 yi: Any = None, vi: Any = None, sei: Any = None,
+                 estimate: Any = None, ci_lower: Any = None, ci_upper: Any = None, ci_level: float = 0.95,
+                 add: float = 0.5, to: str = "only0", drop00: bool = False,
+                 labels: Any = None) -> pd.DataFrame:
+    """Compute effect sizes and sampling variances, as metafor's ``escalc``.
+
+    Parameters
+    ----------
+    measure : {"OR", "RR", "RD", "PETO", "MD", "SMD", "ROM", "GEN"}
+        Log odds ratio, log risk ratio, risk difference, Peto's log odds
+        ratio; mean difference, standardized mean difference (Hedges' g with
+        the exact bias correction), log ratio of means; "GEN" for effects
+        given directly. Ratio measures are on the log scale.
+    data : DataFrame, optional
+        When given, a string argument names a column of ``data`` (metafor's
+        ``data=``).
+    ai, bi, ci, di : array_like, shape (k,)
+        2x2 counts: events and non-events in the magnesium (treatment) arm,
+        events and non-events in the control arm.
+    n1i, n2i : array_like, shape (k,)
+        Arm sizes (instead of ``bi`` and ``di``; also used with means).
+    m1i, sd1i, m2i, sd2i : array_like, shape (k,)
+        Means and standard deviations of the two arms.
+    yi, vi, sei : array_like, shape (k,)
+        Effect sizes with their sampling variances or standard errors; with a
+        binary or continuous ``measure`` they are taken as already computed
+        on that measure's analysis scale.
+    estimate, ci_lower, ci_upper : array_like, shape (k,)
+        A reported contrast with its confidence limits, on the natural scale
+        ("OR 0.23, 95% CI 0.09 to 0.58"): for ratio measures yi = log(estimate)
+        and se = (log upper - log lower) / (2 z); otherwise yi = estimate and
+        se = (upper - lower) / (2 z), with z the normal quantile of ``ci_level``.
+    ci_level : float
+        Level of the reported confidence limits (0.95).
+    add : float
+        Amount added to the cells of 2x2 tables with zeros (0.5).
+    to : {"only0", "all", "if0all", "none"}
+        Which tables get ``add``: those with a zero cell, all, all if any has a
+        zero cell, none.
+    drop00 : bool
+        Drop studies with no events (or only events) in both arms; their row
+        is kept with ``dropped=True`` and no effect size.
+    labels : sequence of str, optional
+        Study labels (or, with ``data``, the name of a label column).
+
+    Returns
+    -------
+    DataFrame
+        One row per study: ``study``, ``yi``, ``vi``, ``sei``, the arm data as
+        given, ``corrected`` (a continuity correction was applied) and
+        ``dropped``. ``frame.attrs`` holds ``measure``, ``add``, ``to`` and
+        ``drop00``.
+
+    Raises
+    ------
+    DataError
+        Negative counts, events above the arm size, non-positive SDs or
+        variances, NaN or infinite values, mismatched lengths, too few
+        participants, empty input, unknown measure; an infinite or undefined
+        effect (zero cells with ``to="none"``).
+
+    Notes
+    -----
+    OR: yi = log(ad/bc), vi = 1/a + 1/b + 1/c + 1/d. RR: yi = log((a/n1)/(c/n2)),
+    vi = 1/a - 1/n1 + 1/c - 1/n2. RD: yi = a/n1 - c/n2,
+    vi = p1(1-p1)/n1 + p2(1-p2)/n2. PETO: yi = (a - E)/V, vi = 1/V with
+    E = (a+c) n1/N and V = (a+c)(b+d) n1 n2 / (N²(N-1)). MD: yi = m1 - m2,
+    vi = sd1²/n1 + sd2²/n2. SMD: yi = c(n1+n2-2) (m1-m2)/s_pooled,
+    vi = 1/n1 + 1/n2 + yi²/(2(n1+n2)). ROM: yi = log(m1/m2),
+    vi = sd1²/(n1 m1²) + sd2²/(n2 m2²).
+
+    References
+    ----------
+    Viechtbauer W (2010). doi:10.18637/jss.v036.i03
+    Hedges LV (1981). doi:10.3102/10769986006002107
+    Hedges LV, Gurevitch J, Curtis PS (1999). doi:10.1890/0012-9658(1999)080[1150:TMAORR]2.0.CO;2
+
+    Examples
+    --------
+    Pfaffenrath 1996 reported 28.6 % responders of 35 on magnesium and
+    29.4 % of 34 on placebo (10/35 and 10/34):
+
+    >>> import mgmeta
+    >>> es = mgmeta.effect_sizes("OR", ai=[10], n1i=[35], ci=[10], n2i=[34], labels=["Pfaffenrath 1996"])
+    >>> round(float(es.yi.iloc[0]), 4), round(float(es.vi.iloc[0]), 4)
+    (-0.0408, 0.2743)
+    """
+    check_choice(measure, MEASURES, "measure")
+    check_choice(to, _TO, "to")
+    try:
+        add = float(add)
+    except (TypeError, ValueError):
+        raise DataError(f"add must be a non-negative number, got {add!r}", field="add") from None
+    if not np.isfinite(add) or add < 0:
+        raise DataError(f"add must be a non-negative number, got {add!r}", field="add")
+    if isinstance(labels, str) and data is not None:
+        labels = resolve_column(labels, data, "labels")
+
+    given = {n: v for n, v in dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i, m1i=m1i, sd1i=sd1i,
+                                   m2i=m2i, sd2i=sd2i, yi=yi, vi=vi, sei=sei, estimate=estimate,
+                                   ci_lower=ci_lower, ci_upper=ci_upper).items() if v is not None}
+    if not given:
+        raise DataError("empty input: no data arguments were given")
+    first = next(iter(given.items()))
+    k0 = len(np.atleast_1d(np.asarray(resolve_column(first[1], data, first[0]), dtype=object)))
+    lab = resolve_labels(labels, k0) if labels is not None else None
+    arrays = {n: _get(n, v, data, lab) for n, v in given.items()}
+    k = check_lengths(arrays)  # type: ignore[arg-type]
+    if lab is None:
+        lab_out = [str(i + 1) for i in range(k)]
+    else:
+        lab_out = lab
+
+    if "estimate" in arrays or "ci_lower" in arrays or "ci_upper" in arrays:
+        out = _from_contrast(measure, arrays, ci_level, lab)
+    elif "yi" in arrays:
+        out = _generic(arrays, lab)
+    elif measure in BINARY_MEASURES:
+        out = _binary(measure, arrays, add, to, drop00, lab)
+    elif measure in CONTINUOUS_MEASURES:
+        out = _continuous(measure, arrays, lab)
+    else:
+        raise DataError("measure 'GEN' needs yi with vi or sei", field="yi")
+
+    frame = pd.DataFrame({"study": lab_out})
+    for name, arr in out.items():
+        frame[name] = arr
+    frame["sei"] = np.sqrt(frame["vi"].to_numpy())
+    cols = ["study", "yi", "vi", "sei"] + [c for c in frame.columns if c not in ("study", "yi", "vi", "sei")]
+    frame = frame[cols]
+    frame.attrs.update({"measure": measure, "add": add, "to": to, "drop00": bool(drop00)})
+    return frame
+
+
+def _generic(a: dict[str, np.ndarray], lab: list[str] | None) -> dict[str, np.ndarray]:
+    yi = a["yi"]
+    if ("vi" in a) == ("sei" in a):
+        raise DataError("give yi with exactly one of vi or sei", field="vi")
+    if "vi" in a:
+        check_positive(a["vi"], "vi", lab)
+        vi = a["vi"]
+    else:
+        check_positive(a["sei"], "sei", lab)
+        vi = a["sei"] ** 2
+    return {"yi": yi.copy(), "vi": vi.copy(), "corrected": np.zeros(len(yi), bool),
+            "dropped": np.zeros(len(yi), bool)}
+
+
+def _from_contrast(measure: str, a: dict[str, np.ndarray], level: float,
+                   lab: list[str] | None) -> dict[str, np.ndarray]:
+    for need in ("estimate", "ci_lower", "ci_upper"):
+        if need not in a:
+            raise DataError(f"a reported contrast needs estimate, ci_lower and ci_upper; {need} is missing",
+                            field=need)
+    if not 0 < level < 1:
+        raise DataError(f"ci_level must be between 0 and 1, got {level!r}", field="ci_level")
+    est, lo, hi = a["estimate"], a["ci_lower"], a["ci_upper"]
+    ratio = measure in ("OR", "RR", "PETO", "ROM")
+    for i in range(len(est)):
+        if ratio and min(est[i], lo[i], hi[i]) <= 0:
+            bad = "estimate" if est[i] <= 0 else ("ci_lower" if lo[i] <= 0 else "ci_upper")
+            raise DataError(f"{study_name(lab, i)}: a ratio and its limits must be positive, {bad} is "
+                            f"{a[bad][i]}", study=lab[i] if lab else i, field=bad)
+        if not lo[i] < hi[i]:
+            raise DataError(f"{study_name(lab, i)}: ci_lower ({lo[i]}) must be below ci_upper ({hi[i]})",
+                            study=lab[i] if lab else i, field="ci_lower")
+        if not lo[i] <= est[i] <= hi[i]:
+            raise DataError(f"{study_name(lab, i)}: estimate ({est[i]}) lies outside its confidence limits "
+                            f"({lo[i]}, {hi[i]})", study=lab[i] if lab else i, field="estimate")
+    z = stats.norm.isf((1 - level) / 2)
+    if ratio:
+        yi = np.log(est)
+        sei = (np.log(hi) - np.log(lo)) / (2 * z)
+    else:
+        yi = est.copy()
+        sei = (hi - lo) / (2 * z)
+    return {"yi": yi, "vi": sei ** 2, "estimate": est.copy(), "ci_lower": lo.copy(), "ci_upper": hi.copy(),
+            "corrected": np.zeros(len(yi), bool), "dropped": np.zeros(len(yi), bool)}
+
+
+def _binary(measure: str, a: dict[str, np.ndarray], add: float, to: str, drop00: bool,
+            lab: list[str] | None) -> dict[str, np.ndarray]:
+    for need in ("ai", "ci"):
+        if need not in a:
+            raise DataError(f"measure {measure!r} needs {need} (with bi/di or n1i/n2i)", field=need)
+    ai, ci = a["ai"], a["ci"]
+    check_nonnegative(ai, "ai", lab)
+    check_nonnegative(ci, "ci", lab)
+    if "bi" in a:
+        bi = a["bi"]
+        check_nonnegative(bi, "bi", lab)
+        if "n1i" in a and not np.allclose(a["n1i"], ai + bi):
+            i = int(np.flatnonzero(~np.isclose(a["n1i"], ai + bi))[0])
+            raise DataError(f"{study_name(lab, i)}: n1i ({a['n1i'][i]:g}) is not ai + bi "
+                            f"({ai[i] + bi[i]:g})", study=lab[i] if lab else i, field="n1i")
+        n1i = ai + bi
+    elif "n1i" in a:
+        n1i = a["n1i"]
+        check_nonnegative(n1i, "n1i", lab)
+        check_not_above(ai, "ai", n1i, "n1i", lab)
+        bi = n1i - ai
+    else:
+        raise DataError(f"measure {measure!r} needs bi or n1i", field="n1i")
+    if "di" in a:
+        di = a["di"]
+        check_nonnegative(di, "di", lab)
+        if "n2i" in a and not np.allclose(a["n2i"], ci + di):
+            i = int(np.flatnonzero(~np.isclose(a["n2i"], ci + di))[0])
+            raise DataError(f"{study_name(lab, i)}: n2i ({a['n2i'][i]:g}) is not ci + di "
+                            f"({ci[i] + di[i]:g})", study=lab[i] if lab else i, field="n2i")
+        n2i = ci + di
+    elif "n2i" in a:
+        n2i = a["n2i"]
+        check_nonnegative(n2i, "n2i", lab)
+        check_not_above(ci, "ci", n2i, "n2i", lab)
+        di = n2i - ci
+    else:
+        raise DataError(f"measure {measure!r} needs di or n2i", field="n2i")
+    for arm, n, nm in ((1, n1i, "n1i"), (2, n2i, "n2i")):
+        i = np.flatnonzero(n <= 0)
+        if i.size:
+            j = int(i[0])
+            raise DataError(f"{study_name(lab, j)}: arm {arm} has no participants ({nm} = {n[j]:g}); "
+                            f"too few participants for measure {measure!r}", study=lab[j] if lab else j, field=nm)
+    if measure == "PETO":
+        i = np.flatnonzero(n1i + n2i < 2)
+        if i.size:
+            j = int(i[0])
+            raise DataError(f"{study_name(lab, j)}: Peto's method needs at least 2 participants",
+                            study=lab[j] if lab else j, field="n1i")
+
+    k = len(ai)
+    dropped = np.zeros(k, bool)
+    if drop00:
+        dropped = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
+    A, B, C, D = (x.astype(float).copy() for x in (ai, bi, ci, di))
+    zero = (A == 0) | (B == 0) | (C == 0) | (D == 0)
+    corrected = np.zeros(k, bool)
+    if add > 0:
+        if to == "all":
+            corrected[:] = True
+        elif to == "only0":
+            corrected = zero & ~dropped
+        elif to == "if0all" and (zero & ~dropped).any():
+            corrected[:] = True
+        corrected &= ~dropped
+    A[corrected] += add
+    B[corrected] += add
+    C[corrected] += add
+    D[corrected] += add
+    if (corrected & zero).any() and to != "all":
+        names = ", ".join(lab_i for lab_i, c in zip(lab or [str(i) for i in range(k)], corrected & zero) if c)
+        warnings.warn(f"continuity correction {add:g} added to the cells of studies with zero cells: {names}",
+                      ContinuityCorrectionWarning, stacklevel=3)
+    n1 = A + B
+    n2 = C + D
+    use = ~dropped
+    yi = np.full(k, np.nan)
+    vi = np.full(k, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "OR":
+            yi = np.log(A) + np.log(D) - np.log(B) - np.log(C)
+            vi = 1 / A + 1 / B + 1 / C + 1 / D
+        elif measure == "RR":
+            yi = np.log(A / n1) - np.log(C / n2)
+            vi = 1 / A - 1 / n1 + 1 / C - 1 / n2
+        elif measure == "RD":
+            p1, p2 = A / n1, C / n2
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        else:  # PETO
+            N = n1 + n2
+            E = (A + C) * n1 / N
+            V = (A + C) * (B + D) * (n1 / N) * (n2 / N) / (N - 1)
+            yi = (A - E) / V
+            vi = 1 / V
+    yi = np.where(use, yi, np.nan)
+    vi = np.where(use, vi, np.nan)
+    bad = use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        cells = ", ".join(f"{n}={v:g}" for n, v in zip(("ai", "bi", "ci", "di"), (ai[j], bi[j], ci[j], di[j])))
+        hint = ("no correction is applied with to='none'" if to == "none" or add == 0 else
+                "the table has no information on this measure")
+        raise DataError(f"{study_name(lab, j)}: the {_NAMES[measure]} is undefined or infinite ({cells}); "
+                        f"{hint}; use add > 0 with to='only0', or drop00=True for double-zero studies",
+                        study=lab[j] if lab else j, field="ai")
+    out = {"yi": yi, "vi": vi, "ai": ai.copy(), "bi": bi.copy(), "ci": ci.copy(), "di": di.copy(),
+           "n1i": (ai + bi), "n2i": (ci + di), "corrected": corrected, "dropped": dropped}
+    return out
+
+
+def _continuous(measure: str, a: dict[str, np.ndarray], lab: list[str] | None) -> dict[str, np.ndarray]:
+    for need in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"):
+        if need not in a:
+            raise DataError(f"measure {measure!r} needs m1i, sd1i, n1i, m2i, sd2i, n2i; {need} is missing",
+                            field=need)
+    m1, s1, n1, m2, s2, n2 = (a[x] for x in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"))
+    check_positive(s1, "sd1i", lab)
+    check_positive(s2, "sd2i", lab)
+    check_positive(n1, "n1i", lab)
+    check_positive(n2, "n2i", lab)
+    if measure == "MD":
+        yi = m1 - m2
+        vi = s1 ** 2 / n1 + s2 ** 2 / n2
+    elif measure == "SMD":
+        mi = n1 + n2 - 2
+        i = np.flatnonzero(mi < 2)
+        if i.size:
+            j = int(i[0])
+            raise DataError(f"{study_name(lab, j)}: the SMD needs at least 4 participants in all "
+                            f"(n1i + n2i = {n1[j] + n2[j]:g})", study=lab[j] if lab else j, field="n1i")
+        sp = np.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / mi)
+        yi = hedges_correction(mi) * (m1 - m2) / sp
+        vi = 1 / n1 + 1 / n2 + yi ** 2 / (2 * (n1 + n2))
+    else:  # ROM
+        for arr, nm in ((m1, "m1i"), (m2, "m2i")):
+            check_positive(arr, nm, lab, what="(the log ratio of means needs positive means)")
+        yi = np.log(m1 / m2)
+        vi = s1 ** 2 / (n1 * m1 ** 2) + s2 ** 2 / (n2 * m2 ** 2)
+    k = len(yi)
+    return {"yi": yi, "vi": vi, "m1i": m1.copy(), "sd1i": s1.copy(), "n1i": n1.copy(), "m2i": m2.copy(),
+            "sd2i": s2.copy(), "n2i": n2.copy(), "corrected": np.zeros(k, bool), "dropped": np.zeros(k, bool)}

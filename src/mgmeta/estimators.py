@@ -1,0 +1,487 @@
+"""Estimators of the between-study variance tau².
+
+Every estimator is written once for a leading batch axis: ``yi`` and ``vi`` have
+shape ``(..., k)``, an optional boolean ``mask`` of the same shape marks the
+studies that take part (GOSH subsets, leave-one-out, permutations), and an
+optional design matrix ``X`` of shape ``(k, p)`` or ``(..., k, p)`` holds
+moderators (``None`` means the intercept-only model, computed with closed sums,
+which is much faster than forming the ``k x k`` projection matrix).
+
+Each estimator returns a :class:`Tau2Estimate` (estimate truncated at 0, its
+standard error, iterations and a convergence flag). The computations follow the
+ones of R's metafor 3.8 (``rma.uni``) step by step, including the starting
+values, stopping rules and root finder of the iterative estimators, so that the
+numbers agree to the last digits rather than only to the tolerance of the
+iteration:
+
+* ML, REML, EB: Fisher scoring from the (truncated) Hedges estimate, stopping
+  when the change is at most ``threshold = 1e-5``, at most ``maxiter = 100``
+  iterations, step halving to stay non-negative; for ML and REML a fit at
+  tau² = 0 with a higher likelihood wins (metafor's ``ll0check``).
+* PM: Brent's root finder (R's ``uniroot``, tolerance ``eps**0.25``) on the
+  generalised Q statistic over ``[0, max(100, 10 mad(yi)^2)]``.
+
+References
+----------
+DerSimonian R, Laird N (1986). doi:10.1016/0197-2456(86)90046-2
+Paule RC, Mandel J (1982). doi:10.6028/jres.087.022
+Sidik K, Jonkman JN (2005). doi:10.1002/sim.2029
+Hunter JE, Schmidt FL (2004). Methods of Meta-Analysis, 2nd ed. Sage.
+Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis. Academic Press.
+Morris CN (1983). doi:10.1080/01621459.1983.10477920
+Viechtbauer W (2005). doi:10.3102/10769986030003261
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from mgmeta.errors import ConvergenceError
+
+__all__ = [
+    "Tau2Estimate",
+    "METHODS",
+    "THRESHOLD",
+    "MAXITER",
+    "UNIROOT_TOL",
+    "estimate_tau2",
+    "q_statistic",
+    "projection",
+    "zeroin",
+]
+
+THRESHOLD = 1e-5
+"""Convergence threshold on the change of tau² (Fisher scoring), as metafor."""
+MAXITER = 100
+"""Iteration cap of the Fisher scoring and Brent iterations, as metafor."""
+UNIROOT_TOL = float(np.finfo(float).eps) ** 0.25
+"""Tolerance of the Brent root finder, as R's ``uniroot`` default used by metafor."""
+_EPS = float(np.finfo(float).eps)
+
+METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
+
+
+@dataclass(frozen=True, eq=False)
+class Tau2Estimate:
+    """Result of a tau² estimator, shaped like the batch (``()`` for a single fit).
+
+    Attributes
+    ----------
+    tau2 : ndarray
+        The estimate, truncated at 0.
+    se_tau2 : ndarray
+        Its standard error (metafor's formulas).
+    iterations : ndarray of int
+        Iterations used (0 for closed forms).
+    converged : ndarray of bool
+        False where an iterative estimator hit its cap.
+    """
+
+    tau2: np.ndarray
+    se_tau2: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+
+
+# --------------------------------------------------------------------------
+# The projection P = W - W X (X'WX)^-1 X'W and the quantities built on it
+# --------------------------------------------------------------------------
+
+class _Projection:
+    """Quantities of P for weights ``w`` (..., k); masked-out studies have w = 0."""
+
+    def __init__(self, w: np.ndarray, y: np.ndarray, X: np.ndarray | None):
+        self.w = w
+        self.X = X
+        if X is None:
+            s1 = w.sum(-1)
+            self.s1 = s1
+            self.beta = (w * y).sum(-1) / s1
+            self.resid = y - self.beta[..., None]
+        else:
+            Xw = X * w[..., None]                      # W X, (..., k, p)
+            XtWX = np.swapaxes(X, -1, -2) @ Xw if X.ndim == Xw.ndim else \
+                np.einsum("kp,...kq->...pq", X, Xw)
+            self.B = np.linalg.inv(XtWX)                # (X'WX)^-1
+            XtWy = np.einsum("...kp,...k->...p", Xw, y)
+            self.beta = np.einsum("...pq,...q->...p", self.B, XtWy)
+            self.resid = y - np.einsum("...kp,...p->...k", np.broadcast_to(X, Xw.shape), self.beta)
+            # P explicitly: W - W X B X' W
+            self.P = np.einsum("...k,...kl->...kl", w, np.eye(w.shape[-1])) - \
+                np.einsum("...kp,...pq,...lq->...kl", Xw, self.B, Xw)
+
+    def rss(self) -> np.ndarray:
+        """y'Py = sum w e^2."""
+        return (self.w * self.resid ** 2).sum(-1)
+
+    def ypp(self) -> np.ndarray:
+        """y'PPy = sum (w e)^2."""
+        return ((self.w * self.resid) ** 2).sum(-1)
+
+    def trace(self) -> np.ndarray:
+        """tr(P)."""
+        if self.X is None:
+            return self.s1 - (self.w ** 2).sum(-1) / self.s1
+        return np.einsum("...kk->...", self.P)
+
+    def diag(self) -> np.ndarray:
+        """diag(P)."""
+        if self.X is None:
+            return self.w - self.w ** 2 / self.s1[..., None]
+        return np.einsum("...kk->...k", self.P)
+
+    def quad(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> np.ndarray:
+        """sum_ij P_ij^2 a_i b_j (so sum(P*P) = quad(), tr(PVPV) = quad(v, v))."""
+        if self.X is None:
+            w, s1 = self.w, self.s1
+            a = np.broadcast_to(a, w.shape)
+            b = np.broadcast_to(b, w.shape)
+            return ((w ** 2 * a * b).sum(-1) - 2 * (w ** 3 * a * b).sum(-1) / s1
+                    + (w ** 2 * a).sum(-1) * (w ** 2 * b).sum(-1) / s1 ** 2)
+        P2 = self.P ** 2
+        a = np.broadcast_to(a, self.w.shape)
+        b = np.broadcast_to(b, self.w.shape)
+        return np.einsum("...ij,...i,...j->...", P2, a, b)
+
+
+def projection(w: np.ndarray, y: np.ndarray, X: np.ndarray | None = None) -> _Projection:
+    """The weighted least-squares projection for weights ``w`` (internal building block)."""
+    return _Projection(w, y, X)
+
+
+def _weights(vi: np.ndarray, tau2: np.ndarray | float, mask: np.ndarray) -> np.ndarray:
+    t = np.asarray(tau2, dtype=float)
+    return np.where(mask, 1.0 / (vi + t[..., None]), 0.0)
+
+
+def q_statistic(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray | float,
+                mask: np.ndarray, X: np.ndarray | None = None) -> np.ndarray:
+    """Generalised Q: sum over studies of (y - fitted)^2 / (v + tau2), batched."""
+    w = _weights(vi, tau2, mask)
+    return projection(w, yi, X).rss()
+
+
+# --------------------------------------------------------------------------
+# Brent's root finder (R's zeroin), vectorised over the batch
+# --------------------------------------------------------------------------
+
+def zeroin(f: Callable[[np.ndarray], np.ndarray], lower: np.ndarray, upper: np.ndarray,
+           f_lower: np.ndarray, f_upper: np.ndarray, tol: float = UNIROOT_TOL,
+           maxiter: int = MAXITER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Brent's (1973) root finder, step for step as R's ``uniroot``, over a batch.
+
+    ``f`` maps a batch of abscissae (same shape as ``lower``) to function values.
+    Returns ``(root, iterations, converged)``. The caller guarantees a sign
+    change on ``[lower, upper]``.
+
+    References
+    ----------
+    Brent RP (1973). Algorithms for Minimization without Derivatives, ch. 4.
+    """
+    a = np.array(lower, dtype=float, copy=True)
+    b = np.array(upper, dtype=float, copy=True)
+    fa = np.array(f_lower, dtype=float, copy=True)
+    fb = np.array(f_upper, dtype=float, copy=True)
+    c, fc = a.copy(), fa.copy()
+    it = np.zeros(a.shape, dtype=int)
+    done = (fa == 0) | (fb == 0)
+    root = np.where(fa == 0, a, b)
+    conv = done.copy()
+    for _ in range(maxiter + 1):
+        active = ~done
+        if not active.any():
+            break
+        prev_step = b - a
+        swap = active & (np.abs(fc) < np.abs(fb))
+        a = np.where(swap, b, a)
+        b = np.where(swap, c, b)
+        c = np.where(swap, a, c)
+        fa = np.where(swap, fb, fa)
+        fb = np.where(swap, fc, fb)
+        fc = np.where(swap, fa, fc)
+        # after a swap R recomputes prev_step from the *old* a and b; it was taken before the swap
+        tol_act = 2 * _EPS * np.abs(b) + tol / 2
+        new_step = (c - b) / 2
+        finished = active & ((np.abs(new_step) <= tol_act) | (fb == 0))
+        root = np.where(finished, b, root)
+        conv |= finished
+        done |= finished
+        active = ~done
+        if not active.any():
+            break
+        cb = c - b
+        try_interp = active & (np.abs(prev_step) >= tol_act) & (np.abs(fa) > np.abs(fb))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            linear = a == c
+            t1_lin = fb / fa
+            p_lin = cb * t1_lin
+            q_lin = 1.0 - t1_lin
+            qq = fa / fc
+            t1 = fb / fc
+            t2 = fb / fa
+            p_quad = t2 * (cb * qq * (qq - t1) - (b - a) * (t1 - 1.0))
+            q_quad = (qq - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            p = np.where(linear, p_lin, p_quad)
+            q = np.where(linear, q_lin, q_quad)
+            q = np.where(p > 0, -q, q)
+            p = np.abs(p)
+            accept = try_interp & (p < (0.75 * cb * q - np.abs(tol_act * q) / 2)) & \
+                (p < np.abs(prev_step * q / 2))
+            new_step = np.where(accept, p / np.where(accept, q, 1.0), new_step)
+        small = np.abs(new_step) < tol_act
+        new_step = np.where(small, np.where(new_step > 0, tol_act, -tol_act), new_step)
+        a = np.where(active, b, a)
+        fa = np.where(active, fb, fa)
+        b = np.where(active, b + new_step, b)
+        fnew = f(b)
+        fb = np.where(active, fnew, fb)
+        it = it + active
+        same_sign = active & (((fb > 0) & (fc > 0)) | ((fb < 0) & (fc < 0)))
+        c = np.where(same_sign, a, c)
+        fc = np.where(same_sign, fa, fc)
+    root = np.where(done, root, b)
+    return root, it, conv
+
+
+# --------------------------------------------------------------------------
+# The estimators
+# --------------------------------------------------------------------------
+
+def _kp(mask: np.ndarray, X: np.ndarray | None) -> tuple[np.ndarray, int]:
+    k = mask.sum(-1).astype(float)
+    p = 1 if X is None else X.shape[-1]
+    return k, p
+
+
+def _closed(tau2: np.ndarray, se: np.ndarray) -> Tau2Estimate:
+    return Tau2Estimate(tau2=tau2, se_tau2=se, iterations=np.zeros(tau2.shape, dtype=int),
+                        converged=np.ones(tau2.shape, dtype=bool))
+
+
+def _he_raw(yi, vi, mask, X):
+    k, p = _kp(mask, X)
+    pr = projection(mask.astype(float), yi, X)
+    rss = pr.rss()
+    trpv = (pr.diag() * vi).sum(-1)
+    return (rss - trpv) / (k - p), pr, trpv
+
+
+def tau2_he(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Hedges (HE), the unweighted method-of-moments estimator."""
+    k, p = _kp(mask, X)
+    raw, pr, trpv = _he_raw(yi, vi, mask, X)
+    t = np.maximum(raw, 0.0)
+    v = np.where(mask, vi, 0.0)
+    se = np.sqrt((2 * pr.quad(v, v) + 4 * t * trpv + 2 * t ** 2 * (k - p)) / (k - p) ** 2)
+    return _closed(t, se)
+
+
+def tau2_dl(yi, vi, mask, X=None) -> Tau2Estimate:
+    """DerSimonian-Laird, the method-of-moments estimator with weights 1/vi."""
+    k, p = _kp(mask, X)
+    pr = projection(_weights(vi, 0.0, mask), yi, X)
+    trp = pr.trace()
+    t = np.maximum((pr.rss() - (k - p)) / trp, 0.0)
+    se = np.sqrt((2 * (k - p) + 4 * t * trp + 2 * t ** 2 * pr.quad()) / trp ** 2)
+    return _closed(t, se)
+
+
+def tau2_hs(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Hunter-Schmidt: (Q - k) / sum(1/vi)."""
+    k, p = _kp(mask, X)
+    w = _weights(vi, 0.0, mask)
+    pr = projection(w, yi, X)
+    sw = w.sum(-1)
+    t = np.maximum((pr.rss() - k) / sw, 0.0)
+    se = np.sqrt((2 * (k - p) + 4 * t * pr.trace() + 2 * t ** 2 * pr.quad()) / sw ** 2)
+    return _closed(t, se)
+
+
+def tau2_sj(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Sidik-Jonkman, starting from the (population) variance of the yi."""
+    k, p = _kp(mask, X)
+    m = mask.astype(float)
+    ybar = (m * yi).sum(-1) / k
+    t0 = (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+    pr = projection(_weights(vi, t0, mask), yi, X)
+    t = np.maximum(t0 * pr.rss() / (k - p), 0.0)
+    v = np.where(mask, vi, 0.0)
+    se = np.sqrt(t0 ** 2 / (k - p) ** 2 * (2 * pr.quad(v, v) + 4 * t * pr.quad(1.0, v) + 2 * t ** 2 * pr.quad()))
+    return _closed(t, se)
+
+
+def _loglik(yi, vi, mask, X, tau2, reml: bool) -> np.ndarray:
+    k, p = _kp(mask, X)
+    w = _weights(vi, tau2, mask)
+    pr = projection(w, yi, X)
+    t = np.asarray(tau2, dtype=float)
+    logv = np.where(mask, np.log(vi + t[..., None]), 0.0).sum(-1)
+    if reml:
+        if X is None:
+            logdet = np.log(pr.s1)
+        else:
+            logdet = np.linalg.slogdet(np.linalg.inv(pr.B))[1]
+        return -0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * logdet - 0.5 * pr.rss()
+    return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * pr.rss()
+
+
+def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
+    k, p = _kp(mask, X)
+    he, _, _ = _he_raw(yi, vi, mask, X)
+    tau2 = np.maximum(he, 0.0)
+    change = np.full(tau2.shape, THRESHOLD + 1)
+    it = np.zeros(tau2.shape, dtype=int)
+    conv = np.ones(tau2.shape, dtype=bool)
+    active = change > THRESHOLD
+    while active.any():
+        it = it + active
+        w = _weights(vi, tau2, mask)
+        pr = projection(w, yi, X)
+        if kind == "ML":
+            adj = (pr.ypp() - w.sum(-1)) / (w ** 2).sum(-1)
+        elif kind == "REML":
+            adj = (pr.ypp() - pr.trace()) / pr.quad()
+        else:  # EB
+            adj = (pr.rss() * k / (k - p) - k) / w.sum(-1)
+        adj = np.where(active, adj, 0.0)
+        for _ in range(1100):           # step halving keeps tau2 >= 0
+            neg = tau2 + adj < 0
+            if not neg.any():
+                break
+            adj = np.where(neg, adj / 2, adj)
+        new = tau2 + adj
+        change = np.where(active, np.abs(tau2 - new), change)
+        tau2 = np.where(active, new, tau2)
+        over = active & (it > MAXITER)
+        conv &= ~over
+        active = active & ~over & (change > THRESHOLD)
+    if kind in ("ML", "REML"):
+        reml = kind == "REML"
+        ll0 = _loglik(yi, vi, mask, X, np.zeros(tau2.shape), reml)
+        ll = _loglik(yi, vi, mask, X, tau2, reml)
+        stuck = conv & (ll0 - ll > UNIROOT_TOL) & (tau2 > THRESHOLD)
+        tau2 = np.where(stuck, 0.0, tau2)
+    tau2 = np.maximum(tau2, 0.0)
+    w = _weights(vi, tau2, mask)
+    if kind == "ML":
+        se = np.sqrt(2 / (w ** 2).sum(-1))
+    elif kind == "REML":
+        se = np.sqrt(2 / projection(w, yi, X).quad())
+    else:
+        se = np.sqrt(2 * k ** 2 / (k - p) / w.sum(-1) ** 2)
+    return Tau2Estimate(tau2=tau2, se_tau2=se, iterations=it, converged=conv)
+
+
+def tau2_reml(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Restricted maximum likelihood (Fisher scoring)."""
+    return _fisher_scoring(yi, vi, mask, X, "REML")
+
+
+def tau2_ml(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Maximum likelihood (Fisher scoring)."""
+    return _fisher_scoring(yi, vi, mask, X, "ML")
+
+
+def tau2_eb(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Empirical Bayes (Morris 1983), equivalent to PM at convergence."""
+    return _fisher_scoring(yi, vi, mask, X, "EB")
+
+
+def _mad(yi: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    y = np.where(mask, yi, np.nan)
+    with np.errstate(invalid="ignore"):
+        med = np.nanmedian(y, axis=-1)
+        return 1.4826 * np.nanmedian(np.abs(y - med[..., None]), axis=-1)
+
+
+def tau2_pm(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Paule-Mandel: the tau² at which the generalised Q equals k - p."""
+    k, p = _kp(mask, X)
+    target = k - p
+    upper = np.maximum(100.0, 10 * _mad(yi, mask) ** 2)
+    lower = np.zeros(upper.shape)
+
+    def f(t):
+        return q_statistic(yi, vi, t, mask, X) - target
+
+    f_lo = f(lower)
+    f_hi = f(upper)
+    zero = f_lo < 0
+    too_high = ~zero & (f_hi > 0)
+    need = ~zero & ~too_high
+    tau2 = np.zeros(lower.shape)
+    it = np.zeros(lower.shape, dtype=int)
+    conv = ~too_high
+    if need.any():
+        root, its, ok = zeroin(f, lower, upper, f_lo, f_hi)
+        tau2 = np.where(need, root, tau2)
+        it = np.where(need, its, it)
+        conv = conv & np.where(need, ok, True)
+    tau2 = np.maximum(np.where(too_high, upper, tau2), 0.0)
+    w = _weights(vi, tau2, mask)
+    se = np.sqrt(2 * k ** 2 / (k - p) / w.sum(-1) ** 2)
+    return Tau2Estimate(tau2=tau2, se_tau2=se, iterations=it, converged=conv)
+
+
+def tau2_ee(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Equal-effects model: tau² fixed at 0."""
+    shape = np.shape(yi)[:-1]
+    return _closed(np.zeros(shape), np.full(shape, np.nan))
+
+
+_ESTIMATORS: dict[str, Callable[..., Tau2Estimate]] = {
+    "EE": tau2_ee, "FE": tau2_ee, "DL": tau2_dl, "HE": tau2_he, "HS": tau2_hs, "SJ": tau2_sj,
+    "ML": tau2_ml, "REML": tau2_reml, "EB": tau2_eb, "PM": tau2_pm,
+}
+
+
+def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray | None = None,
+                  X: np.ndarray | None = None, *, raise_on_failure: bool = True) -> Tau2Estimate:
+    """Estimate tau² by ``method`` for a batch of meta-analyses.
+
+    Parameters
+    ----------
+    method : {"EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
+    yi, vi : ndarray, shape (..., k)
+        Effect sizes and sampling variances (vi > 0).
+    mask : ndarray of bool, shape (..., k), optional
+        Studies taking part in each fit (default: all).
+    X : ndarray, shape (k, p) or (..., k, p), optional
+        Design matrix (default: intercept only).
+    raise_on_failure : bool
+        Raise :class:`~mgmeta.errors.ConvergenceError` when an iterative
+        estimator does not converge (default); otherwise flag it in
+        ``converged``.
+
+    Returns
+    -------
+    Tau2Estimate
+        Fits with one study (k = 1) get tau² = 0, as in metafor.
+    """
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    if mask is None:
+        mask = np.ones(yi.shape, dtype=bool)
+    mask = np.broadcast_to(np.asarray(mask, dtype=bool), yi.shape)
+    # masked-out studies: neutral values so no arithmetic warnings arise
+    yi = np.where(mask, yi, 0.0)
+    vi = np.where(mask, vi, 1.0)
+    k, p = _kp(mask, X)
+    single = k <= 1
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if single.all():
+            est = tau2_ee(yi, vi, mask, X)
+        else:
+            est = _ESTIMATORS[method](yi, vi, mask, X)
+    if single.any():
+        est = Tau2Estimate(tau2=np.where(single, 0.0, est.tau2),
+                           se_tau2=np.where(single, np.nan, est.se_tau2),
+                           iterations=np.where(single, 0, est.iterations),
+                           converged=np.where(single, True, est.converged))
+    if raise_on_failure and not np.all(est.converged):
+        kind = "Fisher scoring" if method in ("ML", "REML", "EB") else "the root finder"
+        raise ConvergenceError(f"tau² estimator {method}: {kind} did not converge within "
+                               f"{MAXITER} iterations (threshold {THRESHOLD:g}); try another method")
+    return est

@@ -1,0 +1,657 @@
+"""Fixed- and random-effects models: ``meta_analysis`` and its result.
+
+The numerical core, :func:`fit_arrays`, fits a batch of models at once (a leading
+batch axis, a mask of participating studies, an optional design matrix), so that
+single fits, leave-one-out, GOSH subsets, permutations and bootstrap draws all run
+through the same code. :func:`meta_analysis` wraps it for one analysis and
+returns a :class:`MetaAnalysisResult`, on which every follow-up hangs.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mgmeta import _format as fmt
+from mgmeta._validation import as_vector, check_choice, check_lengths, check_positive, resolve_labels
+from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
+from mgmeta.estimators import METHODS, UNIROOT_TOL, Tau2Estimate, estimate_tau2, projection, q_statistic, zeroin
+
+__all__ = [
+    "FitArrays",
+    "fit_arrays",
+    "MetaAnalysisResult",
+    "HeterogeneityCI",
+    "Interval",
+    "meta_analysis",
+    "TESTS",
+    "RATIO_MEASURES",
+]
+
+TESTS = ("z", "knha")
+RATIO_MEASURES = ("OR", "RR", "PETO", "ROM")
+_METHOD_NAMES = {
+    "EE": "Equal-Effects Model", "FE": "Fixed-Effects Model",
+}
+_ESTIMATOR_NAMES = {
+    "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood", "ML": "maximum likelihood",
+    "PM": "Paule-Mandel", "HE": "Hedges", "SJ": "Sidik-Jonkman", "HS": "Hunter-Schmidt",
+    "EB": "empirical Bayes",
+}
+
+
+# --------------------------------------------------------------------------
+# batched core
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class FitArrays:
+    """Every statistic of a batch of fits, as arrays of the batch shape.
+
+    Coefficient-level arrays (``beta``, ``se``, ``statistic``, ``pvalue``,
+    ``ci_lower``, ``ci_upper``) have a trailing axis of length p (1 for the
+    intercept-only model); ``vb`` is ``(..., p, p)``; ``weights`` is ``(..., k)``
+    in percent (0 for masked-out studies).
+    """
+
+    beta: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    vb: np.ndarray
+    pi_lower: np.ndarray
+    pi_upper: np.ndarray
+    tau2: np.ndarray
+    se_tau2: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    q: np.ndarray
+    q_pvalue: np.ndarray
+    k: np.ndarray
+    df: np.ndarray
+    weights: np.ndarray
+    s2w: np.ndarray
+    vt: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+
+
+def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: str = "z",
+               level: float = 0.95, mask: np.ndarray | None = None, X: np.ndarray | None = None,
+               tau2: np.ndarray | float | None = None, raise_on_failure: bool = True) -> FitArrays:
+    """Fit a batch of (meta-regression) models; inputs are assumed valid.
+
+    Parameters
+    ----------
+    yi, vi : ndarray, shape (..., k)
+    method, test, level : as in :func:`meta_analysis`.
+    mask : ndarray of bool, shape (..., k), optional
+        Studies in each fit.
+    X : ndarray, shape (k, p) or (..., k, p), optional
+        Design matrix; None for intercept only.
+    tau2 : float or ndarray, optional
+        A fixed tau² (skips estimation), e.g. for profiles.
+
+    Notes
+    -----
+    With weights w_i = 1/(v_i + tau²): beta = (X'WX)^-1 X'Wy, Var(beta) =
+    (X'WX)^-1 (times s²_w = sum w_i e_i² / (k - p) for Hartung-Knapp).
+    Q = sum (1/v_i) (y_i - x_i'beta_EE)², df = k - p. For random-effects
+    models I² = 100 tau² / (tau² + v~) and H² = (tau² + v~) / v~ with the
+    typical within-study variance v~ = (k - p) / tr(P); for EE/FE models
+    I² = 100 max(0, Q - df) / Q and H² = Q / df.
+    """
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    if mask is None:
+        mask = np.ones(yi.shape, dtype=bool)
+    mask = np.broadcast_to(np.asarray(mask, dtype=bool), yi.shape)
+    y = np.where(mask, yi, 0.0)
+    v = np.where(mask, vi, 1.0)
+    p = 1 if X is None else X.shape[-1]
+    k = mask.sum(-1)
+    if tau2 is None:
+        est = estimate_tau2(method, y, v, mask, X, raise_on_failure=raise_on_failure)
+    else:
+        t = np.broadcast_to(np.asarray(tau2, dtype=float), k.shape)
+        est = Tau2Estimate(t, np.full(k.shape, np.nan), np.zeros(k.shape, int), np.ones(k.shape, bool))
+    t2 = est.tau2
+    alpha = 1 - level
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = np.where(mask, 1.0 / (v + t2[..., None]), 0.0)
+        pr = projection(w, y, X)
+        if X is None:
+            beta = pr.beta[..., None]
+            vb = (1.0 / pr.s1)[..., None, None]
+        else:
+            beta = pr.beta
+            vb = pr.B
+        df = (k - p).astype(float)
+        if test == "knha":
+            rss = pr.rss()
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / df)
+            vb = vb * s2w[..., None, None]
+        else:
+            s2w = np.ones(k.shape)
+        se = np.sqrt(np.einsum("...ii->...i", vb))
+        stat = beta / se
+        if test == "knha":
+            dfe = np.where(df > 0, df, np.nan)[..., None]
+            pval = 2 * stats.t.sf(np.abs(stat), dfe)
+            crit = stats.t.isf(alpha / 2, dfe)
+        else:
+            pval = 2 * stats.norm.sf(np.abs(stat))
+            crit = np.full(stat.shape, stats.norm.isf(alpha / 2))
+        ci_lo = beta - crit * se
+        ci_hi = beta + crit * se
+        # prediction interval (intercept-only): metafor's predict()
+        if X is None:
+            half = crit[..., 0] * np.sqrt(se[..., 0] ** 2 + t2)
+            pi_lo = beta[..., 0] - half
+            pi_hi = beta[..., 0] + half
+        else:
+            pi_lo = np.full(k.shape, np.nan)
+            pi_hi = np.full(k.shape, np.nan)
+        # heterogeneity (always inverse-variance weights 1/vi)
+        w0 = np.where(mask, 1.0 / v, 0.0)
+        pr0 = projection(w0, y, X)
+        q = np.maximum(0.0, pr0.rss())
+        has_df = k > p
+        q = np.where(has_df, q, 0.0)
+        qp = np.where(has_df, stats.chi2.sf(q, np.where(has_df, df, 1.0)), 1.0)
+        vt = np.where(has_df, df / pr0.trace(), 0.0)
+        if method in ("EE", "FE"):
+            i2 = np.where(has_df & (q > 0), np.maximum(0.0, 100 * (q - df) / q), 0.0)
+            h2 = np.where(has_df, q / np.where(has_df, df, 1.0), 1.0)
+        else:
+            i2 = np.where(has_df, 100 * t2 / (vt + t2), 0.0)
+            h2 = np.where(has_df, t2 / vt + 1, 1.0)
+        weights = 100 * w / w.sum(-1, keepdims=True)
+    return FitArrays(beta=beta, se=se, statistic=stat, pvalue=pval, ci_lower=ci_lo, ci_upper=ci_hi, vb=vb,
+                     pi_lower=pi_lo, pi_upper=pi_hi, tau2=t2, se_tau2=est.se_tau2, i2=i2, h2=h2, q=q,
+                     q_pvalue=qp, k=k, df=np.where(test == "knha", df, np.nan), weights=weights, s2w=s2w,
+                     vt=vt, iterations=est.iterations, converged=est.converged)
+
+
+# --------------------------------------------------------------------------
+# small value types
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with a confidence interval (as scipy's ``ConfidenceInterval``)."""
+
+    estimate: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class HeterogeneityCI:
+    """Q-profile confidence intervals for tau², tau, I² (percent) and H².
+
+    As metafor's ``confint()`` on an ``rma.uni`` fit (Viechtbauer 2007,
+    doi:10.1002/sim.2514).
+    """
+
+    tau2: Interval
+    tau: Interval
+    i2: Interval
+    h2: Interval
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per quantity; columns ``estimate ci_lower ci_upper``."""
+        rows = {n: getattr(self, n) for n in ("tau2", "tau", "i2", "h2")}
+        return pd.DataFrame({"estimate": [r.estimate for r in rows.values()],
+                             "ci_lower": [r.lower for r in rows.values()],
+                             "ci_upper": [r.upper for r in rows.values()]}, index=list(rows))
+
+    def __str__(self) -> str:
+        names = {"tau2": "tau^2", "tau": "tau", "i2": "I^2(%)", "h2": "H^2"}
+        rows = [[names[n], fmt.format_number(getattr(self, n).estimate),
+                 fmt.format_number(getattr(self, n).lower), fmt.format_number(getattr(self, n).upper)]
+                for n in names]
+        return fmt.text_table(["", "estimate", "ci.lb", "ci.ub"], rows)
+
+
+# --------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class MetaAnalysisResult:
+    """A fitted fixed- or random-effects model (intercept only).
+
+    All estimates are on the analysis scale (log scale for ratio measures);
+    ``exp`` is for display only. I² is a percentage, as in metafor and
+    Cochrane reviews.
+
+    Attributes
+    ----------
+    estimate, se, statistic, pvalue, ci_lower, ci_upper : float
+        Pooled estimate, its standard error, z (or t for ``test="knha"``), p,
+        and confidence interval.
+    pi_lower, pi_upper : float or None
+        Prediction interval, as metafor's ``predict()``; None for EE/FE models.
+    tau2, se_tau2 : float
+        Between-study variance and its standard error (None for EE/FE).
+    i2 : float
+        I², percent of total variability due to heterogeneity.
+    h2 : float
+        H², total variability over sampling variability.
+    q, q_pvalue : float
+        Cochran's Q test of heterogeneity (df = k - 1).
+    k : int
+        Number of studies.
+    method, test : str
+    level : float
+    df : int or None
+        Degrees of freedom of the t distribution (Hartung-Knapp), else None.
+    weights : ndarray
+        Weights in percent.
+    yi, vi : ndarray
+        The data the model was fitted to.
+    labels : tuple of str
+        Study labels.
+    measure : str or None
+        Effect measure when fitted from :func:`mgmeta.effect_sizes` output.
+    data : DataFrame or None
+        The effect-size frame (with arm data) the fit came from.
+    """
+
+    estimate: float
+    se: float
+    statistic: float
+    pvalue: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float | None
+    pi_upper: float | None
+    tau2: float
+    se_tau2: float | None
+    i2: float
+    h2: float
+    q: float
+    q_pvalue: float
+    k: int
+    method: str
+    test: str
+    level: float
+    df: int | None
+    weights: np.ndarray
+    yi: np.ndarray
+    vi: np.ndarray
+    labels: tuple[str, ...]
+    measure: str | None = None
+    data: pd.DataFrame | None = field(default=None, repr=False)
+    iterations: int = 0
+    vt: float = float("nan")
+    s2w: float = 1.0
+    profile: Any = None
+
+    # ---- derived quantities -------------------------------------------------
+    @property
+    def tau(self) -> float:
+        """Square root of tau²."""
+        return float(np.sqrt(self.tau2))
+
+    @property
+    def is_ratio(self) -> bool:
+        """True for ratio measures (estimates on the log scale)."""
+        return self.measure in RATIO_MEASURES
+
+    @property
+    def random(self) -> bool:
+        """True for random-effects models."""
+        return self.method not in ("EE", "FE")
+
+    def refit(self, **changes: Any) -> MetaAnalysisResult:
+        """The same model with some arguments changed (``method``, ``test``, ``level``, ...)."""
+        args = dict(method=self.method, test=self.test, level=self.level, labels=list(self.labels),
+                    measure=self.measure)
+        args.update(changes)
+        yi = args.pop("yi", self.yi)
+        vi = args.pop("vi", self.vi)
+        return meta_analysis(yi, vi, **args)
+
+    # ---- follow-ups ---------------------------------------------------------
+    def heterogeneity_ci(self, level: float | None = None) -> HeterogeneityCI:
+        """Q-profile confidence intervals for tau², tau, I² and H².
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level (default: the model's).
+
+        Notes
+        -----
+        The bounds solve Q(tau²) = chi²_{k-1; 1-alpha/2} (lower) and
+        Q(tau²) = chi²_{k-1; alpha/2} (upper), where Q(tau²) is the
+        generalised Q statistic, searched on [0, max(100, 10 tau²)] with
+        Brent's method as in metafor; a bound below 0 is set to 0. The I² and
+        H² bounds follow from the tau² bounds and the typical within-study
+        variance.
+
+        References
+        ----------
+        Viechtbauer W (2007). doi:10.1002/sim.2514
+        """
+        if not self.random:
+            raise MgmetaError(f"heterogeneity_ci needs a random-effects model; this is method={self.method!r}")
+        if self.k < 2:
+            raise MgmetaError("heterogeneity_ci needs at least 2 studies")
+        lev = self.level if level is None else _check_level(level)
+        alpha = 1 - lev
+        df = self.k - 1
+        y = np.asarray(self.yi, float)
+        v = np.asarray(self.vi, float)
+        mask = np.ones(y.shape, bool)
+        crit_u = stats.chi2.isf(alpha / 2, df)
+        crit_l = stats.chi2.ppf(alpha / 2, df)
+        t_min, t_max = 0.0, max(100.0, self.tau2 * 10)
+
+        def qfun(t, target):
+            return lambda x: q_statistic(y, v, x, mask) - target
+
+        q_min = float(q_statistic(y, v, t_min, mask))
+        q_max = float(q_statistic(y, v, t_max, mask))
+
+        def root(target):
+            f = qfun(None, target)
+            r, _, ok = zeroin(f, np.array(t_min), np.array(t_max), np.array(q_min - target),
+                              np.array(q_max - target), tol=UNIROOT_TOL, maxiter=1000)
+            if not ok:
+                raise MgmetaError("Q-profile search for the tau² interval did not converge")
+            return float(r)
+
+        if q_min < crit_l:
+            lb = ub = t_min
+        else:
+            ub = t_max if q_max > crit_l else root(crit_l)
+            if q_max > crit_u:
+                lb = ub = t_max
+            else:
+                lb = t_min if q_min < crit_u else root(crit_u)
+        vt = self.vt
+        i2 = [100 * t / (vt + t) for t in (lb, ub)]
+        h2 = [t / vt + 1 for t in (lb, ub)]
+        return HeterogeneityCI(
+            tau2=Interval(self.tau2, lb, ub),
+            tau=Interval(self.tau, float(np.sqrt(lb)), float(np.sqrt(ub))),
+            i2=Interval(self.i2, i2[0], i2[1]),
+            h2=Interval(self.h2, h2[0], h2[1]),
+            level=lev,
+        )
+
+    def predict(self, level: float | None = None) -> pd.Series:
+        """Pooled estimate with confidence and prediction interval (metafor's ``predict``)."""
+        res = self if level is None else self.refit(level=level)
+        return pd.Series({"estimate": res.estimate, "se": res.se, "ci_lower": res.ci_lower,
+                          "ci_upper": res.ci_upper, "pi_lower": res.pi_lower, "pi_upper": res.pi_upper})
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """The model refitted without each study in turn (see :mod:`mgmeta.analyses.sensitivity`)."""
+        from mgmeta.analyses.sensitivity import leave_one_out
+        return leave_one_out(self)
+
+    def influence(self) -> pd.DataFrame:
+        """Case-deletion diagnostics (see :mod:`mgmeta.analyses.sensitivity`)."""
+        from mgmeta.analyses.sensitivity import influence
+        return influence(self)
+
+    def cumulative(self, order: Any = None) -> pd.DataFrame:
+        """Cumulative meta-analysis (see :mod:`mgmeta.analyses.sensitivity`)."""
+        from mgmeta.analyses.sensitivity import cumulative
+        return cumulative(self, order=order)
+
+    def gosh(self, max_subsets: int | None = None, seed: int | None = None, **kwargs: Any) -> Any:
+        """Fits to all (or a sample of) subsets of studies (see :mod:`mgmeta.analyses.gosh`)."""
+        from mgmeta.analyses.gosh import gosh
+        return gosh(self, max_subsets=max_subsets, seed=seed, **kwargs)
+
+    def plot_forest(self, **kwargs: Any) -> Any:
+        """Forest plot (see :func:`mgmeta.plots.forest`)."""
+        from mgmeta.plots.forest import forest
+        return forest(self, **kwargs)
+
+    # ---- presentation -------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """One row with stable snake_case columns (analysis scale)."""
+        cols = ["estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "pi_lower", "pi_upper",
+                "tau2", "se_tau2", "i2", "h2", "q", "q_pvalue", "k", "method", "test", "level", "df", "measure"]
+        return pd.DataFrame([{c: getattr(self, c) for c in cols}])
+
+    def _header(self) -> str:
+        if self.random:
+            return f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method})"
+        return f"{_METHOD_NAMES[self.method]} (k = {self.k})"
+
+    def _coef_rows(self) -> tuple[list[str], list[list[str]]]:
+        stat = "tval" if self.test == "knha" else "zval"
+        head = ["estimate", "se", stat] + (["df"] if self.test == "knha" else []) + ["pval", "ci.lb", "ci.ub"]
+        row = [fmt.format_number(self.estimate), fmt.format_number(self.se), fmt.format_number(self.statistic)]
+        if self.test == "knha":
+            row.append(str(self.df))
+        row += [fmt.format_pvalue(self.pvalue), fmt.format_number(self.ci_lower), fmt.format_number(self.ci_upper)]
+        return head, [row]
+
+    def _display_rows(self) -> tuple[list[str], list[list[str]]]:
+        head = ["pred", "ci.lb", "ci.ub"] + (["pi.lb", "pi.ub"] if self.pi_lower is not None else [])
+        tr = np.exp if self.is_ratio else (lambda x: x)
+        vals = [self.estimate, self.ci_lower, self.ci_upper]
+        if self.pi_lower is not None:
+            vals += [self.pi_lower, self.pi_upper]
+        return head, [[fmt.format_number(float(tr(x))) for x in vals]]
+
+    def _het_lines(self) -> list[str]:
+        lines = []
+        if self.random:
+            se = f" (SE = {fmt.format_number(self.se_tau2)})" if self.se_tau2 is not None else ""
+            lines.append(f"tau^2 (estimated amount of total heterogeneity): {fmt.format_number(self.tau2)}{se}")
+            lines.append(f"tau (square root of estimated tau^2 value):      {fmt.format_number(self.tau)}")
+            lines.append(f"I^2 (total heterogeneity / total variability):   {self.i2:.2f}%")
+            lines.append(f"H^2 (total variability / sampling variability):  {self.h2:.2f}")
+        else:
+            lines.append(f"I^2 (total heterogeneity / total variability):   {self.i2:.2f}%")
+            lines.append(f"H^2 (total variability / sampling variability):  {self.h2:.2f}")
+        return lines
+
+    def __str__(self) -> str:
+        out = [self._header(), ""]
+        out += self._het_lines()
+        out += ["", "Test for Heterogeneity:",
+                f"Q(df = {max(self.k - 1, 0)}) = {self.q:.4f}, p-val = {fmt.format_pvalue(self.q_pvalue)}", "",
+                "Model Results:", ""]
+        head, rows = self._coef_rows()
+        out.append(fmt.text_table(head, rows))
+        if self.is_ratio:
+            head, rows = self._display_rows()
+            out += ["", f"Exponentiated ({self.measure}):", fmt.text_table(head, rows)]
+        elif self.pi_lower is not None:
+            out += ["", f"Prediction interval: {fmt.format_number(self.pi_lower)} to "
+                        f"{fmt.format_number(self.pi_upper)}"]
+        if self.test == "knha":
+            out += ["", "Test: Hartung-Knapp-Sidik-Jonkman (t distribution)"]
+        return "\n".join(out) + "\n"
+
+    def _repr_html_(self) -> str:
+        head, rows = self._coef_rows()
+        parts = [f"<p><b>{self._header()}</b></p>",
+                 "<p>" + "<br>".join(self._het_lines()) + "</p>",
+                 f"<p>Q(df = {max(self.k - 1, 0)}) = {self.q:.4f}, p = {fmt.format_pvalue(self.q_pvalue)}</p>",
+                 fmt.html_table(head, rows, caption="Model results (analysis scale)")]
+        if self.is_ratio:
+            head, rows = self._display_rows()
+            parts.append(fmt.html_table(head, rows, caption=f"Exponentiated ({self.measure})"))
+        return "".join(parts)
+
+
+# --------------------------------------------------------------------------
+# public entry point
+# --------------------------------------------------------------------------
+
+def _check_level(level: Any) -> float:
+    try:
+        lev = float(level)
+    except (TypeError, ValueError):
+        raise DataError(f"level must be a number between 0 and 1, got {level!r}", field="level") from None
+    if lev > 1 and lev < 100:
+        lev = lev / 100  # metafor accepts level=95
+    if not 0 < lev < 1:
+        raise DataError(f"level must be between 0 and 1, got {level!r}", field="level")
+    return lev
+
+
+def _from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], str | None, pd.DataFrame]:
+    for col in ("yi", "vi"):
+        if col not in frame.columns:
+            raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()", field=col)
+    keep = np.ones(len(frame), dtype=bool)
+    if "dropped" in frame.columns:
+        keep = ~frame["dropped"].to_numpy(dtype=bool)
+        if not keep.all():
+            names = ", ".join(map(str, frame.loc[~keep, "study"] if "study" in frame.columns
+                                  else np.flatnonzero(~keep)))
+            warnings.warn(f"{(~keep).sum()} stud{'y' if (~keep).sum() == 1 else 'ies'} without an effect size "
+                          f"omitted from the model: {names}", MgmetaWarning, stacklevel=3)
+    sub = frame.loc[keep]
+    labels = [str(x) for x in sub["study"]] if "study" in sub.columns else [str(i) for i in np.flatnonzero(keep)]
+    measure = frame.attrs.get("measure")
+    return sub["yi"].to_numpy(dtype=float, copy=True), sub["vi"].to_numpy(dtype=float, copy=True), \
+        labels, measure, frame.copy()
+
+
+def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = "z", level: float = 0.95,
+                  labels: Any = None, sei: Any = None, measure: str | None = None,
+                  profile: str | None = None, tau2: float | None = None) -> MetaAnalysisResult:
+    """Fit a fixed- or random-effects model, as metafor's ``rma(yi, vi)``.
+
+    Parameters
+    ----------
+    yi : array_like, shape (k,), or DataFrame
+        Effect sizes on the analysis scale, or the frame returned by
+        :func:`mgmeta.effect_sizes` (then ``vi`` is taken from it and the fit
+        remembers the measure, the study labels and the arm data).
+    vi : array_like, shape (k,)
+        Sampling variances (> 0). Give ``sei`` instead for standard errors.
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "HS", "EB"}
+        tau² estimator; "EE" (alias "FE") fits the equal-effects model.
+    test : {"z", "knha"}
+        Wald z test, or Hartung-Knapp-Sidik-Jonkman (t with k - 1 df).
+    level : float
+        Confidence level for the intervals (0.95; 95 is accepted too).
+    labels : sequence of str, optional
+        Study labels (messages and printed output use them).
+    measure : str, optional
+        The effect measure of raw ``yi`` (for exponentiated display).
+    profile : str, optional
+        A named software convention (see :func:`mgmeta.profiles`); default
+        metafor's.
+    tau2 : float, optional
+        Fix tau² at this value instead of estimating it.
+
+    Returns
+    -------
+    MetaAnalysisResult
+
+    Raises
+    ------
+    DataError
+        Empty input, mismatched lengths, NaN or infinite values, non-positive
+        variances, unknown method or test; the message names the study.
+    ConvergenceError
+        An iterative tau² estimator did not converge.
+
+    Notes
+    -----
+    Weights w_i = 1/(v_i + tau²); estimate mu = sum w_i y_i / sum w_i with
+    variance 1 / sum w_i (times the Hartung-Knapp factor
+    sum w_i (y_i - mu)² / (k - 1) when ``test="knha"``). The prediction
+    interval is mu ± crit sqrt(se² + tau²), crit from N(0, 1) or t(k - 1).
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
+    package. J Stat Softw 36(3). doi:10.18637/jss.v036.i03
+
+    Examples
+    --------
+    BCG vaccine trials (Colditz et al. 1994), log risk ratios of the first
+    four trials:
+
+    >>> import mgmeta
+    >>> es = mgmeta.effect_sizes("RR", ai=[4, 6, 3, 62], n1i=[123, 306, 231, 13598],
+    ...                          ci=[11, 29, 11, 248], n2i=[139, 303, 220, 12867])
+    >>> res = mgmeta.meta_analysis(es, method="DL")
+    >>> round(res.estimate, 4), round(res.tau2, 4)
+    (-0.8736, 0.1018)
+    """
+    if profile is not None and profile != "metafor":
+        from mgmeta.profiles import apply_profile
+        return apply_profile(profile, yi, vi, method=method, test=test, level=level, labels=labels,
+                             sei=sei, measure=measure, tau2=tau2)
+    check_choice(method, METHODS, "method")
+    check_choice(test, TESTS, "test")
+    level = _check_level(level)
+    frame = None
+    if isinstance(yi, pd.DataFrame):
+        if vi is not None or sei is not None:
+            raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
+        yi_arr, vi_arr, frame_labels, frame_measure, frame = _from_frame(yi)
+        labels = frame_labels if labels is None else labels
+        measure = measure or frame_measure
+        if len(yi_arr) == 0:
+            raise DataError("empty input: no study has an effect size")
+    else:
+        if vi is None and sei is None:
+            raise DataError("give vi (sampling variances) or sei (standard errors)", field="vi")
+        if vi is not None and sei is not None:
+            raise DataError("give vi or sei, not both", field="sei")
+        yi_arr = as_vector(yi, "yi")
+        n = len(yi_arr)
+        lab = resolve_labels(labels, n) if labels is not None else None
+        yi_arr = as_vector(yi, "yi", lab)
+        if vi is not None:
+            vi_arr = as_vector(vi, "vi", lab)
+        else:
+            sei_arr = as_vector(sei, "sei", lab)
+            check_lengths({"yi": yi_arr, "sei": sei_arr})
+            check_positive(sei_arr, "sei", lab)
+            vi_arr = sei_arr ** 2
+    lab = resolve_labels(labels, len(yi_arr)) if labels is not None else None
+    k = check_lengths({"yi": yi_arr, "vi": vi_arr})
+    check_positive(vi_arr, "vi", lab)
+    if test == "knha" and k < 2:
+        warnings.warn("test='knha' needs at least 2 studies (t with k - 1 df); using the z test, as metafor",
+                      MgmetaWarning, stacklevel=2)
+        test = "z"
+    if test == "knha" and method in ("EE", "FE"):
+        warnings.warn(f"the Hartung-Knapp adjustment is meant for random-effects models, not {method}",
+                      MgmetaWarning, stacklevel=2)
+    if k < 2 and method not in ("EE", "FE"):
+        warnings.warn(f"only one study: tau² cannot be estimated and is set to 0 (method {method})",
+                      MgmetaWarning, stacklevel=2)
+    if tau2 is not None:
+        tau2 = float(tau2)
+        if not np.isfinite(tau2) or tau2 < 0:
+            raise DataError(f"tau2 must be a finite non-negative number, got {tau2!r}", field="tau2")
+    fa = fit_arrays(yi_arr, vi_arr, method=method, test=test, level=level, tau2=tau2)
+    random = method not in ("EE", "FE")
+    labels_t = tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k))
+    return MetaAnalysisResult(
+        estimate=float(fa.beta[0]), se=float(fa.se[0]), statistic=float(fa.statistic[0]),
+        pvalue=float(fa.pvalue[0]), ci_lower=float(fa.ci_lower[0]), ci_upper=float(fa.ci_upper[0]),
+        pi_lower=float(fa.pi_lower) if random else None, pi_upper=float(fa.pi_upper) if random else None,
+        tau2=float(fa.tau2), se_tau2=float(fa.se_tau2) if random and k > 1 and tau2 is None else None,
+        i2=float(fa.i2), h2=float(fa.h2), q=float(fa.q), q_pvalue=float(fa.q_pvalue), k=int(k),
+        method=method, test=test, level=level, df=int(k - 1) if test == "knha" else None,
+        weights=np.asarray(fa.weights, float), yi=yi_arr.copy(), vi=vi_arr.copy(), labels=labels_t,
+        measure=measure, data=frame, iterations=int(fa.iterations), vt=float(fa.vt), s2w=float(fa.s2w),
+    )
