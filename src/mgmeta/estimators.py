@@ -346,11 +346,13 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
         else:  # EB
             adj = (pr.rss() * k / (k - p) - k) / w.sum(-1)
         adj = np.where(active, adj, 0.0)
-        for _ in range(1100):           # step halving keeps tau2 >= 0
-            neg = tau2 + adj < 0
-            if not neg.any():
-                break
+        # step halving keeps tau2 >= 0; from tau2 = 0 metafor halves a negative step until it
+        # underflows to zero, which is the same as not moving
+        adj = np.where((tau2 == 0) & (adj < 0), 0.0, adj)
+        neg = tau2 + adj < 0
+        while neg.any():
             adj = np.where(neg, adj / 2, adj)
+            neg = tau2 + adj < 0
         new = tau2 + adj
         change = np.where(active, np.abs(tau2 - new), change)
         tau2 = np.where(active, new, tau2)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from mgmeta import _format as fmt
 from mgmeta._validation import as_vector, check_choice, check_lengths, check_positive, resolve_labels
@@ -143,11 +143,11 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
         stat = beta / se
         if test == "knha":
             dfe = np.where(df > 0, df, np.nan)[..., None]
-            pval = 2 * stats.t.sf(np.abs(stat), dfe)
-            crit = stats.t.isf(alpha / 2, dfe)
+            pval = 2 * special.stdtr(dfe, -np.abs(stat))
+            crit = -special.stdtrit(dfe, alpha / 2)
         else:
-            pval = 2 * stats.norm.sf(np.abs(stat))
-            crit = np.full(stat.shape, stats.norm.isf(alpha / 2))
+            pval = 2 * special.ndtr(-np.abs(stat))
+            crit = np.full(stat.shape, -special.ndtri(alpha / 2))
         ci_lo = beta - crit * se
         ci_hi = beta + crit * se
         # prediction interval (intercept-only): metafor's predict()
@@ -164,7 +164,7 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
         q = np.maximum(0.0, pr0.rss())
         has_df = k > p
         q = np.where(has_df, q, 0.0)
-        qp = np.where(has_df, stats.chi2.sf(q, np.where(has_df, df, 1.0)), 1.0)
+        qp = np.where(has_df, special.chdtrc(np.where(has_df, df, 1.0), q), 1.0)
         vt = np.where(has_df, df / pr0.trace(), 0.0)
         if method in ("EE", "FE"):
             i2 = np.where(has_df & (q > 0), np.maximum(0.0, 100 * (q - df) / q), 0.0)
