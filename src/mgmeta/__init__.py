@@ -2,6 +2,7 @@
 
 The public names are re-exported here; nothing else lives in this module.
 """
+from mgmeta.binary import BinaryPoolResult, mantel_haenszel, peto
 from mgmeta.effects import effect_sizes
 from mgmeta.errors import (
     BoundaryWarning,
@@ -19,6 +20,9 @@ __version__ = "0.1.0"
 __all__ = [
     "effect_sizes",
     "meta_analysis",
+    "mantel_haenszel",
+    "peto",
+    "BinaryPoolResult",
     "MetaAnalysisResult",
     "HeterogeneityCI",
     "Interval",

@@ -145,7 +145,7 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     >>> import mgmeta
     >>> es = mgmeta.effect_sizes("OR", ai=[10], n1i=[35], ci=[10], n2i=[34], labels=["Pfaffenrath 1996"])
     >>> round(float(es.yi.iloc[0]), 4), round(float(es.vi.iloc[0]), 4)
-    (-0.0408, 0.2743)
+    (-0.0408, 0.2817)
     """
     check_choice(measure, MEASURES, "measure")
     check_choice(to, _TO, "to")
