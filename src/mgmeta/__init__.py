@@ -2,6 +2,7 @@
 
 The public names are re-exported here; nothing else lives in this module.
 """
+from mgmeta import conversions
 from mgmeta.binary import BinaryPoolResult, mantel_haenszel, peto
 from mgmeta.effects import effect_sizes
 from mgmeta.errors import (
@@ -18,6 +19,7 @@ from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_an
 __version__ = "0.1.0"
 
 __all__ = [
+    "conversions",
     "effect_sizes",
     "meta_analysis",
     "mantel_haenszel",
