@@ -169,3 +169,12 @@ def test_scaling_variances_scales_fe_se(data, c):
     b = mgmeta.meta_analysis(yi, vi * c, method="EE")
     assert b.se == pytest.approx(a.se * np.sqrt(c), rel=1e-10)
     assert b.estimate == pytest.approx(a.estimate, rel=1e-10, abs=1e-12)
+
+
+def test_refit_keeps_data_and_profile(bcg):
+    res = mgmeta.meta_analysis(bcg, method="DL", profile="revman5")
+    again = res.refit(level=0.9)
+    assert again.profile == "revman5" and again.level == 0.9
+    assert again.tau2 == pytest.approx(res.tau2)
+    plain = mgmeta.meta_analysis(bcg, method="DL").refit(method="REML")
+    assert plain.method == "REML" and plain.measure == "RR"

@@ -15,6 +15,9 @@ from mgmeta.errors import (
     SchemaError,
 )
 from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
+from mgmeta.cochrane import CochraneReview, read_cochrane, read_data_package, read_revman5_csv, read_rm5
+from mgmeta.profiles import Profile, apply_profile, get_profile, profiles
+from mgmeta.reproduce import attribute_differences, reproduce
 
 __version__ = "0.1.0"
 
@@ -25,6 +28,17 @@ __all__ = [
     "mantel_haenszel",
     "peto",
     "BinaryPoolResult",
+    "profiles",
+    "get_profile",
+    "Profile",
+    "apply_profile",
+    "reproduce",
+    "attribute_differences",
+    "read_cochrane",
+    "read_rm5",
+    "read_data_package",
+    "read_revman5_csv",
+    "CochraneReview",
     "MetaAnalysisResult",
     "HeterogeneityCI",
     "Interval",

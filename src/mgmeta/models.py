@@ -315,8 +315,12 @@ class MetaAnalysisResult:
     def refit(self, **changes: Any) -> MetaAnalysisResult:
         """The same model with some arguments changed (``method``, ``test``, ``level``, ...)."""
         args = dict(method=self.method, test=self.test, level=self.level, labels=list(self.labels),
-                    measure=self.measure)
+                    measure=self.measure, profile=self.profile)
         args.update(changes)
+        if "yi" not in changes and "vi" not in changes and self.data is not None:
+            # refit from the effect-size frame, so that profiles can re-analyse the arm data
+            args.pop("labels")
+            return meta_analysis(self.data, **args)
         yi = args.pop("yi", self.yi)
         vi = args.pop("vi", self.vi)
         return meta_analysis(yi, vi, **args)
@@ -465,6 +469,8 @@ class MetaAnalysisResult:
 
     def __str__(self) -> str:
         out = [self._header(), ""]
+        if self.profile is not None:
+            out[1:1] = [f"Conventions: {self.profile} profile (see mgmeta.profiles())"]
         out += self._het_lines()
         out += ["", "Test for Heterogeneity:",
                 f"Q(df = {max(self.k - 1, 0)}) = {self.q:.4f}, p-val = {fmt.format_pvalue(self.q_pvalue)}", "",
