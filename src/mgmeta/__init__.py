@@ -4,6 +4,19 @@ The public names are re-exported here; nothing else lives in this module.
 """
 from mgmeta import conversions
 from mgmeta.binary import BinaryPoolResult, mantel_haenszel, peto
+from mgmeta.data import (
+    Problem,
+    analysis_data,
+    data_gaps,
+    known_issues,
+    load_arms,
+    load_contrasts,
+    load_outcomes,
+    load_published,
+    load_published_trials,
+    load_trials,
+)
+from mgmeta.data import validate as validate_data
 from mgmeta.effects import effect_sizes
 from mgmeta.errors import (
     BoundaryWarning,
@@ -28,6 +41,17 @@ __all__ = [
     "mantel_haenszel",
     "peto",
     "BinaryPoolResult",
+    "load_trials",
+    "load_arms",
+    "load_outcomes",
+    "load_contrasts",
+    "load_published",
+    "load_published_trials",
+    "validate_data",
+    "analysis_data",
+    "data_gaps",
+    "known_issues",
+    "Problem",
     "profiles",
     "get_profile",
     "Profile",
