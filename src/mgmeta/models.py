@@ -264,6 +264,10 @@ class MetaAnalysisResult:
         Effect measure when fitted from :func:`mgmeta.effect_sizes` output.
     data : DataFrame or None
         The effect-size frame (with arm data) the fit came from.
+    profile : str or None
+        The software-convention profile the numbers follow (None: metafor's).
+    tau2_fixed : bool
+        True when tau² was given (``meta_analysis(tau2=...)``), not estimated.
     """
 
     estimate: float
@@ -295,6 +299,7 @@ class MetaAnalysisResult:
     vt: float = float("nan")
     s2w: float = 1.0
     profile: Any = None
+    tau2_fixed: bool = False
 
     # ---- derived quantities -------------------------------------------------
     @property
@@ -660,4 +665,5 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         method=method, test=test, level=level, df=int(k - 1) if test == "knha" else None,
         weights=np.asarray(fa.weights, float), yi=yi_arr.copy(), vi=vi_arr.copy(), labels=labels_t,
         measure=measure, data=frame, iterations=int(fa.iterations), vt=float(fa.vt), s2w=float(fa.s2w),
+        tau2_fixed=tau2 is not None,
     )
