@@ -330,35 +330,54 @@ def _loglik(yi, vi, mask, X, tau2, reml: bool) -> np.ndarray:
 def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
     k, p = _kp(mask, X)
     he, _, _ = _he_raw(yi, vi, mask, X)
-    tau2 = np.maximum(he, 0.0)
-    change = np.full(tau2.shape, THRESHOLD + 1)
-    it = np.zeros(tau2.shape, dtype=int)
-    conv = np.ones(tau2.shape, dtype=bool)
-    active = change > THRESHOLD
-    while active.any():
-        it = it + active
-        w = _weights(vi, tau2, mask)
-        pr = projection(w, yi, X)
+    shape = he.shape
+    kk = yi.shape[-1]
+    # Flatten the batch and iterate only over the fits that have not converged yet (their rows are
+    # gathered into smaller arrays as fits converge): each fit takes exactly the steps it would take
+    # alone, and a batch costs the sum of its fits' iterations, not its slowest fit's times its size.
+    tau2 = np.maximum(he, 0.0).reshape(-1).copy()
+    n = tau2.size
+    full = shape + (kk,)                           # the batch shape may come from X alone
+    y = np.broadcast_to(yi, full).reshape(n, kk)
+    v = np.broadcast_to(vi, full).reshape(n, kk)
+    m = np.broadcast_to(mask, full).reshape(n, kk)
+    batched_x = X is not None and X.ndim > 2
+    x = X.reshape((n,) + X.shape[-2:]) if batched_x else X
+    kw = np.broadcast_to(k, shape).reshape(n)
+    it = np.zeros(n, dtype=int)
+    conv = np.ones(n, dtype=bool)
+    idx = np.arange(n)                             # the fits still iterating
+    while idx.size:
+        it[idx] += 1
+        t = tau2[idx]
+        w = _weights(v, t, m)
+        pr = projection(w, y, x)
         if kind == "ML":
             adj = (pr.ypp() - w.sum(-1)) / (w ** 2).sum(-1)
         elif kind == "REML":
             adj = (pr.ypp() - pr.trace()) / pr.quad()
         else:  # EB
-            adj = (pr.rss() * k / (k - p) - k) / w.sum(-1)
-        adj = np.where(active, adj, 0.0)
+            adj = (pr.rss() * kw / (kw - p) - kw) / w.sum(-1)
         # step halving keeps tau2 >= 0; from tau2 = 0 metafor halves a negative step until it
         # underflows to zero, which is the same as not moving
-        adj = np.where((tau2 == 0) & (adj < 0), 0.0, adj)
-        neg = tau2 + adj < 0
+        adj = np.where((t == 0) & (adj < 0), 0.0, adj)
+        neg = t + adj < 0
         while neg.any():
             adj = np.where(neg, adj / 2, adj)
-            neg = tau2 + adj < 0
-        new = tau2 + adj
-        change = np.where(active, np.abs(tau2 - new), change)
-        tau2 = np.where(active, new, tau2)
-        over = active & (it > MAXITER)
-        conv &= ~over
-        active = active & ~over & (change > THRESHOLD)
+            neg = t + adj < 0
+        new = t + adj
+        change = np.abs(t - new)
+        tau2[idx] = new
+        over = it[idx] > MAXITER
+        conv[idx[over]] = False
+        keep = ~over & (change > THRESHOLD)
+        if not keep.all():
+            idx = idx[keep]
+            y, v, m, kw = y[keep], v[keep], m[keep], kw[keep]
+            x = x[keep] if batched_x else x
+    tau2 = tau2.reshape(shape)
+    it = it.reshape(shape)
+    conv = conv.reshape(shape)
     if kind in ("ML", "REML"):
         reml = kind == "REML"
         ll0 = _loglik(yi, vi, mask, X, np.zeros(tau2.shape), reml)
