@@ -33,6 +33,9 @@ from mgmeta.analyses import (
     subgroup_analysis,
     trim_and_fill,
 )
+from mgmeta.analyses.gosh import GoshResult, gosh
+from mgmeta.bootstrap import BootstrapResult, bootstrap
+from mgmeta.simulate import SimulationResult, simulate
 from mgmeta.binary import BinaryPoolResult, mantel_haenszel, peto
 from mgmeta.data import (
     Problem,
@@ -110,6 +113,12 @@ __all__ = [
     "Uniform",
     "PointMass",
     "Normal",
+    "gosh",
+    "GoshResult",
+    "bootstrap",
+    "BootstrapResult",
+    "simulate",
+    "SimulationResult",
     "profiles",
     "get_profile",
     "Profile",

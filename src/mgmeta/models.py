@@ -425,6 +425,11 @@ class MetaAnalysisResult:
         from mgmeta.analyses.gosh import gosh
         return gosh(self, max_subsets=max_subsets, seed=seed, **kwargs)
 
+    def bootstrap(self, n_boot: int = 1000, seed: int | None = None, **kwargs: Any) -> Any:
+        """Parametric bootstrap of this model (see :func:`mgmeta.bootstrap.bootstrap`)."""
+        from mgmeta.bootstrap import bootstrap
+        return bootstrap(self, n_boot=n_boot, seed=seed, **kwargs)
+
     def plot_forest(self, **kwargs: Any) -> Any:
         """Forest plot (see :func:`mgmeta.plots.forest`)."""
         from mgmeta.plots.forest import forest
