@@ -8,11 +8,17 @@ Commands
     the data are valid, 1 when there are problems, 2 on a usage error.
 ``mgmeta gaps [PATH] [--result ID ...] [--no-candidates] [--csv]``
     Print the extraction to-do list of :func:`mgmeta.data.data_gaps`.
+``mgmeta pool OUTCOME TIMEPOINT ...``
+    A meta-analysis of one outcome from the data, printed as the summary
+    (see :func:`mgmeta.report.pool_command`). Exit 0 printed, 1 nothing to
+    pool, 2 bad input.
+``mgmeta report``
+    Execute the notebooks and render the report (see
+    :func:`mgmeta.report.report_command`). Exit 0 built, 1 a notebook failed.
 
 The parser is built by :func:`build_parser`; each command is a subparser whose
 ``handler`` default is called with the parsed arguments and returns the exit
-status, so further commands (``pool``, ``report``) are added by registering one
-more subparser in :func:`build_parser`.
+status.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mgmeta import data as _data
+from mgmeta import report as _report
 from mgmeta.errors import MgmetaError, SchemaError
 
 __all__ = ["main", "build_parser"]
@@ -105,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not list candidate trials for results whose trial list is unknown")
     p.add_argument("--csv", action="store_true", help="write CSV instead of text")
     p.set_defaults(handler=_cmd_gaps)
+
+    p = sub.add_parser("pool", help="meta-analysis of one outcome from the data, printed as the summary",
+                       description="Pool one outcome and time point from data/; optionally write the forest "
+                                   "plot. Exit 0 printed, 1 nothing to pool, 2 bad input.")
+    _report.add_pool_arguments(p)
+    p.set_defaults(handler=_report.pool_command)
+
+    p = sub.add_parser("report", help="execute the notebooks and render the report into report/",
+                       description="Execute every notebook from scratch and render the static HTML site. "
+                                   "Exit 0 built, 1 a notebook failed, 2 bad input.")
+    _report.add_report_arguments(p)
+    p.set_defaults(handler=_report.report_command)
     return parser
 
 

@@ -350,7 +350,7 @@ def reproduce(published: Mapping[str, Any] | pd.Series, data: pd.DataFrame,
     rows = []
     for qn in QUANTITIES:
         pv = pub.get(qn)
-        pv = float(pv) if pv is not None and not (isinstance(pv, str) and pv.strip() == "") else math.nan
+        pv = math.nan if pv is None or pd.isna(pv) or (isinstance(pv, str) and pv.strip() == "") else float(pv)
         row: dict[str, Any] = {"quantity": qn, "published": pv}
         for n in names:
             row[n] = vals[n][qn]
