@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.mgmeta-installed
 # Per-cell timeout (seconds) of the notebooks executed by `make report`.
 TIMEOUT ?= 300
 
-.PHONY: report test reference benchmark notebooks browser clean
+.PHONY: report gallery test reference benchmark notebooks browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml
 
 # Execute every notebook from scratch (explicit cell timeout, stop at the first error)
 # and render the static site into report/ (open report/index.html).
-report: $(STAMP)
+report: $(STAMP) gallery
 	$(BIN)/python -m mgmeta.report --timeout $(TIMEOUT)
+
+# The plot tests draw every plot from real fits, check what they show, and write their PNGs to
+# build/gallery/, which the report's gallery page shows.
+gallery: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_plots_forest.py tests/test_plots_funnel.py \
+	  tests/test_plots_diagnostics.py tests/test_plots_rob.py tests/test_plots_images.py
 
 # The browser test of the rendered report needs Debian's chromium; install it when missing.
 browser:
@@ -44,6 +50,7 @@ reference:
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/plots.py
 
 clean:
 	rm -rf $(VENV) build report
