@@ -34,9 +34,15 @@ from mgmeta.analyses import (
     trim_and_fill,
 )
 from mgmeta.analyses.gosh import GoshResult, gosh
-from mgmeta.bootstrap import BootstrapResult, bootstrap
-from mgmeta.simulate import SimulationResult, simulate
 from mgmeta.binary import BinaryPoolResult, mantel_haenszel, peto
+from mgmeta.bootstrap import BootstrapResult, bootstrap
+from mgmeta.cochrane import (
+    CochraneReview,
+    read_cochrane,
+    read_data_package,
+    read_revman5_csv,
+    read_rm5,
+)
 from mgmeta.data import (
     Problem,
     analysis_data,
@@ -53,17 +59,17 @@ from mgmeta.data import validate as validate_data
 from mgmeta.effects import effect_sizes
 from mgmeta.errors import (
     BoundaryWarning,
-    ConvergenceError,
     ContinuityCorrectionWarning,
+    ConvergenceError,
     DataError,
     MgmetaError,
     MgmetaWarning,
     SchemaError,
 )
 from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
-from mgmeta.cochrane import CochraneReview, read_cochrane, read_data_package, read_revman5_csv, read_rm5
 from mgmeta.profiles import Profile, apply_profile, get_profile, profiles
 from mgmeta.reproduce import attribute_differences, reproduce
+from mgmeta.simulate import SimulationResult, simulate
 
 __version__ = "0.1.0"
 

@@ -24,6 +24,8 @@ __all__ = [
     "check_not_above",
     "check_choice",
     "resolve_column",
+    "check_level",
+    "effect_inputs",
 ]
 
 
@@ -148,3 +150,40 @@ def resolve_column(value: Any, data: pd.DataFrame | None, name: str) -> Any:
                             f"(columns: {', '.join(map(str, data.columns))})", field=name)
         return data[value].to_numpy(copy=True)
     return value
+
+
+def check_level(level: Any) -> float:
+    """A confidence level as a fraction: 0.95 and metafor's 95 both mean 95 %."""
+    try:
+        lev = float(level)
+    except (TypeError, ValueError):
+        raise DataError(f"level must be a number between 0 and 1, got {level!r}", field="level") from None
+    if 1 < lev < 100:
+        lev = lev / 100  # metafor's level=95
+    if not 0 < lev < 1:
+        raise DataError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}", field="level")
+    return lev
+
+
+def effect_inputs(yi: Any, vi: Any, sei: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Effect sizes with their variances (or standard errors, squared) as fresh checked arrays.
+
+    Returns ``(yi, vi, labels)``; raises ``DataError`` naming the study for
+    NaN, infinite or non-positive values and for mismatched lengths.
+    """
+    if vi is None and sei is None:
+        raise DataError("give vi (sampling variances) or sei (standard errors)", field="vi")
+    if vi is not None and sei is not None:
+        raise DataError("give vi or sei, not both", field="sei")
+    lab = resolve_labels(labels, int(np.size(yi))) if labels is not None else None
+    y = as_vector(yi, "yi", lab)
+    if vi is not None:
+        v = as_vector(vi, "vi", lab)
+    else:
+        s = as_vector(sei, "sei", lab)
+        check_lengths({"yi": y, "sei": s})
+        check_positive(s, "sei", lab)
+        v = s ** 2
+    check_lengths({"yi": y, "vi": v})
+    check_positive(v, "vi", lab)
+    return y, v, lab

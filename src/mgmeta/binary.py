@@ -27,12 +27,14 @@ from mgmeta._validation import (
     as_vector,
     check_choice,
     check_lengths,
+    check_level,
     check_nonnegative,
     check_not_above,
     resolve_column,
     resolve_labels,
     study_name,
 )
+from mgmeta.effects import continuity_correct, double_zero_tables, table_effects
 from mgmeta.errors import DataError, MgmetaWarning
 
 __all__ = ["BinaryPoolResult", "mantel_haenszel", "peto", "MH_MEASURES", "MH_RD_VARIANCES"]
@@ -223,18 +225,6 @@ def _pval_eq(p: float | None) -> str:
 # input handling
 # --------------------------------------------------------------------------
 
-def _check_level(level: Any) -> float:
-    try:
-        lev = float(level)
-    except (TypeError, ValueError):
-        raise DataError(f"level must be a number between 0 and 1, got {level!r}", field="level") from None
-    if 1 < lev < 100:
-        lev = lev / 100  # metafor's level=95
-    if not 0 < lev < 1:
-        raise DataError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}", field="level")
-    return lev
-
-
 def _pair(value: Any, second: Any, name: str) -> tuple[Any, Any]:
     """metafor's one-or-two-value arguments: a scalar applies to the study-level estimates only."""
     if isinstance(value, (str, bool, int, float, np.integer, np.floating, np.bool_)):
@@ -313,27 +303,6 @@ def _who(lab: list[str] | None, i: int) -> Any:
 # continuity corrections and study-level effect sizes
 # --------------------------------------------------------------------------
 
-def _double_zero(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """No events in both groups, or only events in both groups."""
-    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
-
-
-def _correct(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, add: float, to: str,
-             eligible: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Add ``add`` to the four cells of the tables chosen by ``to`` (among ``eligible`` ones)."""
-    zero = eligible & ((a == 0) | (b == 0) | (c == 0) | (d == 0))
-    if to == "all":
-        which = np.ones_like(eligible)
-    elif to == "only0":
-        which = zero
-    elif to == "if0all":
-        which = np.full_like(eligible, bool(zero.any()))
-    else:
-        which = np.zeros_like(eligible)
-    inc = np.where(which, add, 0.0)
-    return a + inc, b + inc, c + inc, d + inc
-
-
 def _study_effects(measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray,
                    add: float, to: str, drop00: bool) -> tuple[np.ndarray, np.ndarray]:
     """Study-level yi, vi as metafor's escalc: NaN where undefined (dropped, infinite, NaN, vi < 0).
@@ -341,26 +310,9 @@ def _study_effects(measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d:
     RD uses the large-sample variance p1 (1 - p1) / n1 + p2 (1 - p2) / n2
     (escalc's default ``vtype="LS"``); PETO the one-step (a - E) / V, 1 / V.
     """
-    dropped = _double_zero(a, b, c, d) if drop00 else np.zeros(a.shape, bool)
-    A, B, C, D = _correct(a, b, c, d, add, to, ~dropped)
-    n1, n2 = A + B, C + D
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if measure == "OR":
-            yi = np.log(A / B) - np.log(C / D)
-            vi = 1 / A + 1 / B + 1 / C + 1 / D
-        elif measure == "RR":
-            yi = np.log(A / n1) - np.log(C / n2)
-            vi = 1 / A - 1 / n1 + 1 / C - 1 / n2
-        elif measure == "RD":
-            p1, p2 = A / n1, C / n2
-            yi = p1 - p2
-            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        else:  # PETO
-            N = n1 + n2
-            E = (A + C) * n1 / N
-            V = (A + C) * (B + D) * (n1 / N) * (n2 / N) / (N - 1)
-            yi = (A - E) / V
-            vi = 1 / V
+    dropped = double_zero_tables(a, b, c, d) if drop00 else np.zeros(a.shape, bool)
+    A, B, C, D, _ = continuity_correct(a, b, c, d, add, to, ~dropped)
+    yi, vi = table_effects(measure, A, B, C, D)
     bad = dropped | ~np.isfinite(yi) | ~np.isfinite(vi) | (vi < 0)
     return np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
 
@@ -528,7 +480,7 @@ class _Prepared:
 def _prepare(measure: str, ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any, data: Any, labels: Any,
              level: Any, add: Any, to: Any, drop00: Any) -> _Prepared:
     a0, b0, c0, d0, lab = _tables(ai, bi, ci, di, n1i, n2i, data, labels)
-    lev = _check_level(level)
+    lev = check_level(level)
     add1, add2 = _pair(add, 0.0, "add")
     to1, to2 = _pair(to, "none", "to")
     drop1, drop2 = _pair(drop00, False, "drop00")
@@ -537,11 +489,12 @@ def _prepare(measure: str, ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: An
     drop1, drop2 = _check_bool(drop1, "drop00"), _check_bool(drop2, "drop00")
 
     yi, vi = _study_effects(measure, a0, b0, c0, d0, add1, to1, drop1)
-    keep = ~_double_zero(a0, b0, c0, d0) if drop2 else np.ones(a0.shape, bool)
+    keep = ~double_zero_tables(a0, b0, c0, d0) if drop2 else np.ones(a0.shape, bool)
     if not keep.any():
         raise DataError("every table is a double-zero study and drop00 leaves them all out; nothing to pool",
                         field="drop00")
-    a, b, c, d = _correct(a0[keep], b0[keep], c0[keep], d0[keep], add2, to2, np.ones(int(keep.sum()), bool))
+    a, b, c, d, _ = continuity_correct(a0[keep], b0[keep], c0[keep], d0[keep], add2, to2,
+                                       np.ones(int(keep.sum()), bool))
     empty = np.flatnonzero(a + b + c + d == 0)
     if empty.size:
         i = int(np.flatnonzero(keep)[empty[0]])

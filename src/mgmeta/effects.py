@@ -25,7 +25,8 @@ from mgmeta._validation import (
 )
 from mgmeta.errors import ContinuityCorrectionWarning, DataError
 
-__all__ = ["effect_sizes", "MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "hedges_correction"]
+__all__ = ["effect_sizes", "MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "hedges_correction",
+           "double_zero_tables", "continuity_correct", "table_effects"]
 
 BINARY_MEASURES = ("OR", "RR", "RD", "PETO")
 CONTINUOUS_MEASURES = ("MD", "SMD", "ROM")
@@ -48,6 +49,57 @@ def hedges_correction(m: np.ndarray) -> np.ndarray:
     """
     m = np.asarray(m, dtype=float)
     return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+
+
+def double_zero_tables(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Tables with no events in both arms, or only events in both arms."""
+    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+
+
+def continuity_correct(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, add: float, to: str,
+                       eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Add ``add`` to the four cells of the tables chosen by ``to`` among the ``eligible`` ones.
+
+    ``to`` as in metafor's escalc: "only0" (tables with a zero cell), "all",
+    "if0all" (all tables if any eligible one has a zero cell), "none".
+    Returns the corrected cells (new arrays) and the mask of corrected tables.
+    """
+    zero = eligible & ((a == 0) | (b == 0) | (c == 0) | (d == 0))
+    if to == "all":
+        which = eligible.copy()
+    elif to == "only0":
+        which = zero
+    elif to == "if0all":
+        which = eligible & bool(zero.any())
+    else:
+        which = np.zeros_like(eligible)
+    which = which & (add > 0)
+    inc = np.where(which, add, 0.0)
+    return a + inc, b + inc, c + inc, d + inc, which
+
+
+def table_effects(measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                  d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """yi and vi of 2x2 tables (cells already corrected); inf/NaN where undefined, no warnings.
+
+    See :func:`effect_sizes` for the formulas (RD with escalc's large-sample
+    variance, PETO the one-step estimate).
+    """
+    n1, n2 = a + b, c + d
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if measure == "OR":
+            return np.log(a) + np.log(d) - np.log(b) - np.log(c), 1 / a + 1 / b + 1 / c + 1 / d
+        if measure == "RR":
+            return np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
+        if measure == "RD":
+            p1, p2 = a / n1, c / n2
+            return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        if measure == "PETO":
+            n = n1 + n2
+            e = (a + c) * n1 / n
+            v = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
+            return (a - e) / v, 1 / v
+    raise DataError(f"unknown binary measure {measure!r}", field="measure")
 
 
 def _get(name: str, value: Any, data: pd.DataFrame | None, labels: list[str] | None) -> np.ndarray | None:
@@ -292,50 +344,15 @@ def _binary(measure: str, a: dict[str, np.ndarray], add: float, to: str, drop00:
                             study=lab[j] if lab else j, field="n1i")
 
     k = len(ai)
-    dropped = np.zeros(k, bool)
-    if drop00:
-        dropped = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
-    A, B, C, D = (x.astype(float).copy() for x in (ai, bi, ci, di))
-    zero = (A == 0) | (B == 0) | (C == 0) | (D == 0)
-    corrected = np.zeros(k, bool)
-    if add > 0:
-        if to == "all":
-            corrected[:] = True
-        elif to == "only0":
-            corrected = zero & ~dropped
-        elif to == "if0all" and (zero & ~dropped).any():
-            corrected[:] = True
-        corrected &= ~dropped
-    A[corrected] += add
-    B[corrected] += add
-    C[corrected] += add
-    D[corrected] += add
+    dropped = double_zero_tables(ai, bi, ci, di) if drop00 else np.zeros(k, bool)
+    zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
+    A, B, C, D, corrected = continuity_correct(ai, bi, ci, di, add, to, ~dropped)
     if (corrected & zero).any() and to != "all":
         names = ", ".join(lab_i for lab_i, c in zip(lab or [str(i) for i in range(k)], corrected & zero) if c)
         warnings.warn(f"continuity correction {add:g} added to the cells of studies with zero cells: {names}",
                       ContinuityCorrectionWarning, stacklevel=3)
-    n1 = A + B
-    n2 = C + D
     use = ~dropped
-    yi = np.full(k, np.nan)
-    vi = np.full(k, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if measure == "OR":
-            yi = np.log(A) + np.log(D) - np.log(B) - np.log(C)
-            vi = 1 / A + 1 / B + 1 / C + 1 / D
-        elif measure == "RR":
-            yi = np.log(A / n1) - np.log(C / n2)
-            vi = 1 / A - 1 / n1 + 1 / C - 1 / n2
-        elif measure == "RD":
-            p1, p2 = A / n1, C / n2
-            yi = p1 - p2
-            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        else:  # PETO
-            N = n1 + n2
-            E = (A + C) * n1 / N
-            V = (A + C) * (B + D) * (n1 / N) * (n2 / N) / (N - 1)
-            yi = (A - E) / V
-            vi = 1 / V
+    yi, vi = table_effects(measure, A, B, C, D)
     yi = np.where(use, yi, np.nan)
     vi = np.where(use, vi, np.nan)
     bad = use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))

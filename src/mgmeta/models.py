@@ -17,9 +17,24 @@ import pandas as pd
 from scipy import special, stats
 
 from mgmeta import _format as fmt
-from mgmeta._validation import as_vector, check_choice, check_lengths, check_positive, resolve_labels
+from mgmeta._validation import (
+    check_choice,
+    check_lengths,
+    check_level,
+    check_positive,
+    effect_inputs,
+    resolve_labels,
+)
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
-from mgmeta.estimators import METHODS, UNIROOT_TOL, Tau2Estimate, estimate_tau2, projection, q_statistic, zeroin
+from mgmeta.estimators import (
+    METHODS,
+    UNIROOT_TOL,
+    Tau2Estimate,
+    estimate_tau2,
+    projection,
+    q_statistic,
+    zeroin,
+)
 
 __all__ = [
     "FitArrays",
@@ -356,7 +371,7 @@ class MetaAnalysisResult:
             raise MgmetaError(f"heterogeneity_ci needs a random-effects model; this is method={self.method!r}")
         if self.k < 2:
             raise MgmetaError("heterogeneity_ci needs at least 2 studies")
-        lev = self.level if level is None else _check_level(level)
+        lev = self.level if level is None else check_level(level)
         alpha = 1 - lev
         df = self.k - 1
         y = np.asarray(self.yi, float)
@@ -513,18 +528,6 @@ class MetaAnalysisResult:
 # public entry point
 # --------------------------------------------------------------------------
 
-def _check_level(level: Any) -> float:
-    try:
-        lev = float(level)
-    except (TypeError, ValueError):
-        raise DataError(f"level must be a number between 0 and 1, got {level!r}", field="level") from None
-    if lev > 1 and lev < 100:
-        lev = lev / 100  # metafor accepts level=95
-    if not 0 < lev < 1:
-        raise DataError(f"level must be between 0 and 1, got {level!r}", field="level")
-    return lev
-
-
 def _from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], str | None, pd.DataFrame]:
     for col in ("yi", "vi"):
         if col not in frame.columns:
@@ -615,7 +618,7 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
                              sei=sei, measure=measure, tau2=tau2)
     check_choice(method, METHODS, "method")
     check_choice(test, TESTS, "test")
-    level = _check_level(level)
+    level = check_level(level)
     frame = None
     if isinstance(yi, pd.DataFrame):
         if vi is not None or sei is not None:
@@ -626,21 +629,7 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         if len(yi_arr) == 0:
             raise DataError("empty input: no study has an effect size")
     else:
-        if vi is None and sei is None:
-            raise DataError("give vi (sampling variances) or sei (standard errors)", field="vi")
-        if vi is not None and sei is not None:
-            raise DataError("give vi or sei, not both", field="sei")
-        yi_arr = as_vector(yi, "yi")
-        n = len(yi_arr)
-        lab = resolve_labels(labels, n) if labels is not None else None
-        yi_arr = as_vector(yi, "yi", lab)
-        if vi is not None:
-            vi_arr = as_vector(vi, "vi", lab)
-        else:
-            sei_arr = as_vector(sei, "sei", lab)
-            check_lengths({"yi": yi_arr, "sei": sei_arr})
-            check_positive(sei_arr, "sei", lab)
-            vi_arr = sei_arr ** 2
+        yi_arr, vi_arr, _ = effect_inputs(yi, vi, sei, labels)
     lab = resolve_labels(labels, len(yi_arr)) if labels is not None else None
     k = check_lengths({"yi": yi_arr, "vi": vi_arr})
     check_positive(vi_arr, "vi", lab)

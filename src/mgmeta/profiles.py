@@ -43,7 +43,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mgmeta._validation import as_vector, check_choice, check_lengths, check_positive, resolve_labels, study_name
+from mgmeta._validation import (
+    as_vector,
+    check_choice,
+    check_lengths,
+    check_level,
+    check_positive,
+    effect_inputs,
+    resolve_labels,
+    study_name,
+)
 from mgmeta.effects import hedges_correction
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.estimators import METHODS
@@ -450,7 +459,11 @@ class _MH:
 def _mh_pool(measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, inc: np.ndarray,
              prof: Profile) -> _MH:
     """Mantel-Haenszel estimate of the kept tables (corrected when ``cc_in_mh``)."""
-    from mgmeta.binary import _mh_or, _mh_rd, _mh_rr  # the kernels of mgmeta.binary, on corrected tables
+    from mgmeta.binary import (  # the kernels of mgmeta.binary, on corrected tables
+        _mh_or,
+        _mh_rd,
+        _mh_rr,
+    )
 
     i = inc if prof.cc_in_mh else np.zeros(a.shape)
     A, B, C, D = a + i, b + i, c + i, d + i
@@ -543,28 +556,8 @@ def _inputs(yi: Any, vi: Any, sei: Any, labels: Any, measure: str | None) -> _In
         v = as_vector(v, "vi", lab)
         check_positive(v, "vi", lab)
         return _Input(y, v, lab, measure, frame.copy(), None)
-    if vi is None and sei is None:
-        raise DataError("give vi (sampling variances) or sei (standard errors)", field="vi")
-    if vi is not None and sei is not None:
-        raise DataError("give vi or sei, not both", field="sei")
-    y0 = as_vector(yi, "yi")
-    lab = resolve_labels(labels, len(y0)) if labels is not None else None
-    y = as_vector(yi, "yi", lab)
-    if vi is not None:
-        v = as_vector(vi, "vi", lab)
-    else:
-        s = as_vector(sei, "sei", lab)
-        check_lengths({"yi": y, "sei": s})
-        check_positive(s, "sei", lab)
-        v = s ** 2
-    check_lengths({"yi": y, "vi": v})
-    check_positive(v, "vi", lab)
+    y, v, lab = effect_inputs(yi, vi, sei, labels)
     return _Input(y, v, lab, measure, None, None)
-
-
-def _check_level(level: Any) -> float:
-    from mgmeta.models import _check_level as check
-    return check(level)
 
 
 # --------------------------------------------------------------------------
@@ -674,7 +667,7 @@ def apply_profile(profile: str | Profile, yi: Any, vi: Any = None, *, method: st
     prof = get_profile(profile)
     check_choice(method, METHODS, "method")
     check_choice(test, TESTS, "test")
-    lev = _check_level(level)
+    lev = check_level(level)
     inp = _inputs(yi, vi, sei, labels, measure)
     meas = inp.measure
     random = method not in ("EE", "FE")

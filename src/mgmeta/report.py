@@ -443,7 +443,11 @@ def execute_notebook(source: str | os.PathLike[str], *, parameters: Mapping[str,
     """
     import jupytext
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from nbclient.exceptions import (
+        CellExecutionError,
+        CellTimeoutError,
+        DeadKernelError,
+    )
 
     src = Path(source)
     name = src.stem

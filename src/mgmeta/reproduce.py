@@ -21,7 +21,13 @@ import pandas as pd
 
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.models import RATIO_MEASURES, MetaAnalysisResult
-from mgmeta.profiles import NUMERIC_SETTINGS, PROFILE_NAMES, Profile, apply_profile, get_profile
+from mgmeta.profiles import (
+    NUMERIC_SETTINGS,
+    PROFILE_NAMES,
+    Profile,
+    apply_profile,
+    get_profile,
+)
 
 __all__ = ["reproduce", "attribute_differences", "QUANTITIES", "published_model"]
 

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from mgmeta import _format as fmt
+from mgmeta._validation import check_level
 from mgmeta.errors import DataError, MgmetaError
 
 __all__ = [
@@ -491,7 +492,7 @@ def bayesian_meta_analysis(yi: Any, vi: Any = None, *, tau_prior: Any = "half-no
     >>> fit.mu.ci_lower < fit.mu.median < fit.mu.ci_upper
     True
     """
-    from mgmeta.analyses.regression import _level, _prepare
+    from mgmeta.analyses.regression import _prepare
     from mgmeta.models import MetaAnalysisResult
 
     measure = None
@@ -502,7 +503,7 @@ def bayesian_meta_analysis(yi: Any, vi: Any = None, *, tau_prior: Any = "half-no
         measure = yi.measure
     else:
         y, v, lab, measure, _ = _prepare(yi, vi, sei, labels)
-    lev = _level(level)
+    lev = check_level(level)
     alpha = 1 - lev
     prior = _tau_prior(tau_prior, tau_scale)
     mp = _mu_prior(mu_prior)

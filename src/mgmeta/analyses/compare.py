@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mgmeta._validation import check_choice
+from mgmeta._validation import check_choice, check_level
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.models import TESTS, MetaAnalysisResult, fit_arrays
 
@@ -74,7 +74,7 @@ def compare_estimators(yi: Any, vi: Any = None, *, methods: Any = None, tests: A
     >>> tab.shape[0]
     18
     """
-    from mgmeta.analyses.regression import _level, _prepare
+    from mgmeta.analyses.regression import _prepare
 
     if isinstance(yi, MetaAnalysisResult):
         y, v = np.asarray(yi.yi, float), np.asarray(yi.vi, float)
@@ -82,7 +82,7 @@ def compare_estimators(yi: Any, vi: Any = None, *, methods: Any = None, tests: A
             level = yi.level
     else:
         y, v, _, _, _ = _prepare(yi, vi, sei, labels)
-    lev = _level(level)
+    lev = check_level(level)
     methods = list(DEFAULT_METHODS if methods is None else ([methods] if isinstance(methods, str) else methods))
     tests = [tests] if isinstance(tests, str) else list(tests)
     for m in methods:

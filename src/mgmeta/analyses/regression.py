@@ -37,7 +37,12 @@ import pandas as pd
 from scipy import stats
 
 from mgmeta import _format as fmt
-from mgmeta._validation import as_vector, check_choice, check_lengths, check_positive, resolve_labels
+from mgmeta._validation import (
+    as_vector,
+    check_choice,
+    check_level,
+    effect_inputs,
+)
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.estimators import METHODS
 from mgmeta.models import TESTS, MetaAnalysisResult, fit_arrays
@@ -492,34 +497,8 @@ def _prepare(yi: Any, vi: Any, sei: Any, labels: Any) -> tuple[np.ndarray, np.nd
             labels = [str(s) for s in frame["study"]]
         measure = yi.attrs.get("measure")
         yi, vi = frame["yi"].to_numpy(dtype=float), frame["vi"].to_numpy(dtype=float)
-    if vi is None and sei is None:
-        raise DataError("give vi (sampling variances) or sei (standard errors)", field="vi")
-    if vi is not None and sei is not None:
-        raise DataError("give vi or sei, not both", field="sei")
-    y = as_vector(yi, "yi")
-    lab = resolve_labels(labels, len(y)) if labels is not None else None
-    if vi is not None:
-        v = as_vector(vi, "vi", lab)
-    else:
-        s = as_vector(sei, "sei", lab)
-        check_lengths({"yi": y, "sei": s})
-        check_positive(s, "sei", lab)
-        v = s ** 2
-    check_lengths({"yi": y, "vi": v})
-    check_positive(v, "vi", lab)
+    y, v, lab = effect_inputs(yi, vi, sei, labels)
     return y, v, lab, measure, frame
-
-
-def _level(level: Any) -> float:
-    try:
-        lev = float(level)
-    except (TypeError, ValueError):
-        raise DataError(f"level must be a number between 0 and 1, got {level!r}", field="level") from None
-    if 1 < lev < 100:
-        lev /= 100
-    if not 0 < lev < 1:
-        raise DataError(f"level must be between 0 and 1, got {level!r}", field="level")
-    return lev
 
 
 def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[str], *, method: str, test: str,
@@ -652,7 +631,7 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
     """
     check_choice(method, METHODS, "method")
     check_choice(test, TESTS, "test")
-    lev = _level(level)
+    lev = check_level(level)
     if data is not None:
         if isinstance(yi, str):
             yi = _col(data, yi, "yi")

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from mgmeta import _format as fmt
-from mgmeta._validation import check_choice
+from mgmeta._validation import check_choice, check_level
 from mgmeta.errors import ConvergenceError, DataError, MgmetaWarning
 from mgmeta.estimators import METHODS
 from mgmeta.models import TESTS, MetaAnalysisResult, meta_analysis
@@ -250,11 +250,11 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
     >>> sub.df
     1
     """
-    from mgmeta.analyses.regression import _level, _prepare, design_matrix, fit_regression
+    from mgmeta.analyses.regression import _prepare, design_matrix, fit_regression
 
     check_choice(method, METHODS, "method")
     check_choice(test, TESTS, "test")
-    lev = _level(level)
+    lev = check_level(level)
     if groups is None:
         raise DataError("give the subgroup of each study in groups", field="groups")
     y, v, lab, measure, frame = _prepare(yi, vi, sei, labels)

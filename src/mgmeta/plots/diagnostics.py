@@ -9,7 +9,6 @@ the pooled estimate (drapery).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
