@@ -54,6 +54,11 @@ def _fmt(value: float) -> str:
     return repr(float(value))
 
 
+def _who(labels: Sequence[str] | None, i: int) -> str:
+    """study_name that also copes with labels shorter than the data (lengths are checked later)."""
+    return study_name(labels if labels is not None and i < len(labels) else None, i)
+
+
 def as_vector(values: Any, name: str, labels: Sequence[str] | None = None,
               *, allow_nan: bool = False) -> np.ndarray:
     """A fresh 1-D float array from ``values``; NaN and infinite values raise.
@@ -63,27 +68,22 @@ def as_vector(values: Any, name: str, labels: Sequence[str] | None = None,
     """
     if isinstance(values, (pd.Series, pd.Index)):
         values = values.to_numpy()
-    raw = np.array(values, dtype=object, copy=True).reshape(-1) if not isinstance(values, np.ndarray) \
-        else values.reshape(-1)
+    raw = np.asarray(values, dtype=object).reshape(-1)
     try:
-        arr = np.array(raw, dtype=float, copy=True)
+        arr = np.array(raw, dtype=float)
     except (TypeError, ValueError):
         for i, v in enumerate(raw):
             try:
                 float(v)
             except (TypeError, ValueError):
-                raise DataError(f"{study_name(labels, i) if labels is not None and i < len(labels) else f'study at position {i}'}: "
-                                f"{name} is not a number ({v!r})", study=i, field=name) from None
+                raise DataError(f"{_who(labels, i)}: {name} is not a number ({v!r})", study=i, field=name) from None
         raise DataError(f"{name} could not be read as numbers", field=name) from None
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
     bad = ~np.isfinite(arr)
     if allow_nan:
         bad &= ~np.isnan(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        who = study_name(labels, i) if labels is not None and i < len(labels) else f"study at position {i}"
-        raise DataError(f"{who}: {name} is {arr[i]} (must be a finite number)", study=i, field=name)
+        raise DataError(f"{_who(labels, i)}: {name} is {arr[i]} (must be a finite number)", study=i, field=name)
     return arr
 
 
