@@ -57,3 +57,9 @@ def test_ci_runs_make_test_only():
 def test_readme_gives_the_two_commands():
     text = (ROOT / "README.md").read_text()
     assert "make report" in text and "make test" in text
+
+
+def test_plots_are_reachable_from_the_package():
+    import mgmeta
+
+    assert callable(mgmeta.plots.forest) and callable(mgmeta.plots.funnel)

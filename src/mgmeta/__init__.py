@@ -147,3 +147,12 @@ __all__ = [
     "ContinuityCorrectionWarning",
     "BoundaryWarning",
 ]
+
+
+def __getattr__(name: str):
+    """``mgmeta.plots`` on first use, so that ``import mgmeta`` does not load matplotlib."""
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("mgmeta.plots")
+    raise AttributeError(f"module 'mgmeta' has no attribute {name!r}")
