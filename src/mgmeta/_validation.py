@@ -26,6 +26,8 @@ __all__ = [
     "resolve_column",
     "check_level",
     "effect_inputs",
+    "first_index",
+    "study_error",
 ]
 
 
@@ -101,14 +103,22 @@ def check_lengths(arrays: Mapping[str, np.ndarray]) -> int:
     return k
 
 
-def _first_bad(mask: np.ndarray) -> int | None:
+def first_index(mask: np.ndarray) -> int | None:
+    """Position of the first True in ``mask``, or None."""
     idx = np.flatnonzero(mask)
     return int(idx[0]) if idx.size else None
 
 
+
+
+def study_error(labels: Sequence[str] | None, i: int, field: str, text: str) -> DataError:
+    """A ``DataError`` about study ``i``: ``study 'label': text``, with ``study`` and ``field`` set."""
+    return DataError(f"{study_name(labels, i)}: {text}", study=labels[i] if labels else i, field=field)
+
+
 def check_nonnegative(arr: np.ndarray, name: str, labels: Sequence[str] | None) -> None:
     """Counts and sizes may not be negative."""
-    i = _first_bad(arr < 0)
+    i = first_index(arr < 0)
     if i is not None:
         raise DataError(f"{study_name(labels, i)}: {name} is negative ({_fmt(arr[i])})",
                         study=labels[i] if labels else i, field=name)
@@ -116,7 +126,7 @@ def check_nonnegative(arr: np.ndarray, name: str, labels: Sequence[str] | None) 
 
 def check_positive(arr: np.ndarray, name: str, labels: Sequence[str] | None, what: str = "") -> None:
     """Variances, SDs and sizes must be strictly positive."""
-    i = _first_bad(arr <= 0)
+    i = first_index(arr <= 0)
     if i is not None:
         extra = f" {what}" if what else ""
         raise DataError(f"{study_name(labels, i)}: {name} must be positive{extra}, got {_fmt(arr[i])}",
@@ -126,7 +136,7 @@ def check_positive(arr: np.ndarray, name: str, labels: Sequence[str] | None, wha
 def check_not_above(part: np.ndarray, part_name: str, whole: np.ndarray, whole_name: str,
                     labels: Sequence[str] | None) -> None:
     """Events may not exceed the arm size."""
-    i = _first_bad(part > whole)
+    i = first_index(part > whole)
     if i is not None:
         raise DataError(f"{study_name(labels, i)}: events ({_fmt(part[i])}) exceed arm size "
                         f"({_fmt(whole[i])}) in argument {part_name} (arm size {whole_name})",

@@ -19,9 +19,10 @@ from mgmeta._validation import (
     check_nonnegative,
     check_not_above,
     check_positive,
+    first_index,
     resolve_column,
     resolve_labels,
-    study_name,
+    study_error,
 )
 from mgmeta.errors import ContinuityCorrectionWarning, DataError
 
@@ -100,12 +101,6 @@ def table_effects(measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray,
             v = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
             return (a - e) / v, 1 / v
     raise DataError(f"unknown binary measure {measure!r}", field="measure")
-
-
-def _get(name: str, value: Any, data: pd.DataFrame | None, labels: list[str] | None) -> np.ndarray | None:
-    if value is None:
-        return None
-    return as_vector(resolve_column(value, data, name), name, labels)
 
 
 def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
@@ -218,8 +213,8 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     first = next(iter(given.items()))
     k0 = len(np.atleast_1d(np.asarray(resolve_column(first[1], data, first[0]), dtype=object)))
     lab = resolve_labels(labels, k0) if labels is not None else None
-    arrays = {n: _get(n, v, data, lab) for n, v in given.items()}
-    k = check_lengths(arrays)  # type: ignore[arg-type]
+    arrays = {n: as_vector(resolve_column(v, data, n), n, lab) for n, v in given.items()}
+    k = check_lengths(arrays)
     if lab is None:
         lab_out = [str(i + 1) for i in range(k)]
     else:
@@ -273,14 +268,12 @@ def _from_contrast(measure: str, a: dict[str, np.ndarray], level: float,
     for i in range(len(est)):
         if ratio and min(est[i], lo[i], hi[i]) <= 0:
             bad = "estimate" if est[i] <= 0 else ("ci_lower" if lo[i] <= 0 else "ci_upper")
-            raise DataError(f"{study_name(lab, i)}: a ratio and its limits must be positive, {bad} is "
-                            f"{a[bad][i]}", study=lab[i] if lab else i, field=bad)
+            raise study_error(lab, i, bad, f"a ratio and its limits must be positive, {bad} is {a[bad][i]}")
         if not lo[i] < hi[i]:
-            raise DataError(f"{study_name(lab, i)}: ci_lower ({lo[i]}) must be below ci_upper ({hi[i]})",
-                            study=lab[i] if lab else i, field="ci_lower")
+            raise study_error(lab, i, "ci_lower", f"ci_lower ({lo[i]}) must be below ci_upper ({hi[i]})")
         if not lo[i] <= est[i] <= hi[i]:
-            raise DataError(f"{study_name(lab, i)}: estimate ({est[i]}) lies outside its confidence limits "
-                            f"({lo[i]}, {hi[i]})", study=lab[i] if lab else i, field="estimate")
+            raise study_error(lab, i, "estimate",
+                              f"estimate ({est[i]}) lies outside its confidence limits ({lo[i]}, {hi[i]})")
     z = stats.norm.isf((1 - level) / 2)
     if ratio:
         yi = np.log(est)
@@ -303,10 +296,9 @@ def _binary(measure: str, a: dict[str, np.ndarray], add: float, to: str, drop00:
     if "bi" in a:
         bi = a["bi"]
         check_nonnegative(bi, "bi", lab)
-        if "n1i" in a and not np.allclose(a["n1i"], ai + bi):
-            i = int(np.flatnonzero(~np.isclose(a["n1i"], ai + bi))[0])
-            raise DataError(f"{study_name(lab, i)}: n1i ({a['n1i'][i]:g}) is not ai + bi "
-                            f"({ai[i] + bi[i]:g})", study=lab[i] if lab else i, field="n1i")
+        i = first_index(~np.isclose(a["n1i"], ai + bi)) if "n1i" in a else None
+        if i is not None:
+            raise study_error(lab, i, "n1i", f"n1i ({a['n1i'][i]:g}) is not ai + bi ({ai[i] + bi[i]:g})")
         n1i = ai + bi
     elif "n1i" in a:
         n1i = a["n1i"]
@@ -318,10 +310,9 @@ def _binary(measure: str, a: dict[str, np.ndarray], add: float, to: str, drop00:
     if "di" in a:
         di = a["di"]
         check_nonnegative(di, "di", lab)
-        if "n2i" in a and not np.allclose(a["n2i"], ci + di):
-            i = int(np.flatnonzero(~np.isclose(a["n2i"], ci + di))[0])
-            raise DataError(f"{study_name(lab, i)}: n2i ({a['n2i'][i]:g}) is not ci + di "
-                            f"({ci[i] + di[i]:g})", study=lab[i] if lab else i, field="n2i")
+        i = first_index(~np.isclose(a["n2i"], ci + di)) if "n2i" in a else None
+        if i is not None:
+            raise study_error(lab, i, "n2i", f"n2i ({a['n2i'][i]:g}) is not ci + di ({ci[i] + di[i]:g})")
         n2i = ci + di
     elif "n2i" in a:
         n2i = a["n2i"]
@@ -331,17 +322,13 @@ def _binary(measure: str, a: dict[str, np.ndarray], add: float, to: str, drop00:
     else:
         raise DataError(f"measure {measure!r} needs di or n2i", field="n2i")
     for arm, n, nm in ((1, n1i, "n1i"), (2, n2i, "n2i")):
-        i = np.flatnonzero(n <= 0)
-        if i.size:
-            j = int(i[0])
-            raise DataError(f"{study_name(lab, j)}: arm {arm} has no participants ({nm} = {n[j]:g}); "
-                            f"too few participants for measure {measure!r}", study=lab[j] if lab else j, field=nm)
-    if measure == "PETO":
-        i = np.flatnonzero(n1i + n2i < 2)
-        if i.size:
-            j = int(i[0])
-            raise DataError(f"{study_name(lab, j)}: Peto's method needs at least 2 participants",
-                            study=lab[j] if lab else j, field="n1i")
+        i = first_index(n <= 0)
+        if i is not None:
+            raise study_error(lab, i, nm, f"arm {arm} has no participants ({nm} = {n[i]:g}); "
+                                          f"too few participants for measure {measure!r}")
+    i = first_index(n1i + n2i < 2) if measure == "PETO" else None
+    if i is not None:
+        raise study_error(lab, i, "n1i", "Peto's method needs at least 2 participants")
 
     k = len(ai)
     dropped = double_zero_tables(ai, bi, ci, di) if drop00 else np.zeros(k, bool)
@@ -355,15 +342,13 @@ def _binary(measure: str, a: dict[str, np.ndarray], add: float, to: str, drop00:
     yi, vi = table_effects(measure, A, B, C, D)
     yi = np.where(use, yi, np.nan)
     vi = np.where(use, vi, np.nan)
-    bad = use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
-    if bad.any():
-        j = int(np.flatnonzero(bad)[0])
+    j = first_index(use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0)))
+    if j is not None:
         cells = ", ".join(f"{n}={v:g}" for n, v in zip(("ai", "bi", "ci", "di"), (ai[j], bi[j], ci[j], di[j])))
         hint = ("no correction is applied with to='none'" if to == "none" or add == 0 else
                 "the table has no information on this measure")
-        raise DataError(f"{study_name(lab, j)}: the {_NAMES[measure]} is undefined or infinite ({cells}); "
-                        f"{hint}; use add > 0 with to='only0', or drop00=True for double-zero studies",
-                        study=lab[j] if lab else j, field="ai")
+        raise study_error(lab, j, "ai", f"the {_NAMES[measure]} is undefined or infinite ({cells}); {hint}; "
+                                        "use add > 0 with to='only0', or drop00=True for double-zero studies")
     out = {"yi": yi, "vi": vi, "ai": ai.copy(), "bi": bi.copy(), "ci": ci.copy(), "di": di.copy(),
            "n1i": (ai + bi), "n2i": (ci + di), "corrected": corrected, "dropped": dropped}
     return out
@@ -384,11 +369,10 @@ def _continuous(measure: str, a: dict[str, np.ndarray], lab: list[str] | None) -
         vi = s1 ** 2 / n1 + s2 ** 2 / n2
     elif measure == "SMD":
         mi = n1 + n2 - 2
-        i = np.flatnonzero(mi < 2)
-        if i.size:
-            j = int(i[0])
-            raise DataError(f"{study_name(lab, j)}: the SMD needs at least 4 participants in all "
-                            f"(n1i + n2i = {n1[j] + n2[j]:g})", study=lab[j] if lab else j, field="n1i")
+        j = first_index(mi < 2)
+        if j is not None:
+            raise study_error(lab, j, "n1i", f"the SMD needs at least 4 participants in all "
+                                             f"(n1i + n2i = {n1[j] + n2[j]:g})")
         sp = np.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / mi)
         yi = hedges_correction(mi) * (m1 - m2) / sp
         vi = 1 / n1 + 1 / n2 + yi ** 2 / (2 * (n1 + n2))

@@ -475,7 +475,7 @@ class MetaAnalysisResult:
         head = ["pred", "ci.lb", "ci.ub"] + (["pi.lb", "pi.ub"] if self.pi_lower is not None else [])
         tr = np.exp if self.is_ratio else (lambda x: x)
         vals = [self.estimate, self.ci_lower, self.ci_upper]
-        if self.pi_lower is not None:
+        if self.pi_lower is not None and self.pi_upper is not None:
             vals += [self.pi_lower, self.pi_upper]
         return head, [[fmt.format_number(float(tr(x))) for x in vals]]
 
