@@ -554,3 +554,16 @@ def test_subgroup_analysis_result_is_drawn_with_its_tests():
                     f"({style.format_p(sub.pvalue)})"]
     printed = dict(zip(texts(fig, "study-label"), [parse_num(t) for t in _study_weight_texts(fig)]))
     assert printed == pytest.approx(dict(zip(sub.overall.labels, np.round(sub.overall.weights, 1))), abs=1e-9)
+
+
+def test_mean_and_sd_columns_share_their_decimals():
+    # Shahrami 2015 as in data/outcomes.csv (NRS at 1 h: 2.3 ± 1.9 vs 6.0 ± 2.4, 35 per arm) next to a made-up trial
+    es = mgmeta.effect_sizes("MD", m1i=[2.3, 4.25], sd1i=[1.9, 2.0], n1i=[35, 20],
+                             m2i=[6.0, 5.0], sd2i=[2.4, 2.5], n2i=[35, 20], labels=["Shahrami 2015", "Other"])
+    fig = mgmeta.plots.forest(mgmeta.meta_analysis(es, method="EE"))
+    try:
+        assert texts(fig, "cell-m1")[:2] == ["2.30", "4.25"]
+        assert texts(fig, "cell-m2")[:2] == ["6.00", "5.00"]
+        assert texts(fig, "cell-s1")[:2] == ["1.9", "2.0"]
+    finally:
+        plt.close(fig)

@@ -204,6 +204,23 @@ def _num(x: Any) -> str:
     return style.format_value(x, 1 if abs(x) >= 10 else 2)
 
 
+def _decimals(*columns: Any) -> int:
+    """Fewest decimals (0 to 2) that show every finite value of the columns as given (2 at most)."""
+    vals = np.concatenate([np.asarray(c, dtype=float).ravel() for c in columns])
+    vals = vals[np.isfinite(vals)]
+    for d in range(2):
+        if np.all(np.abs(np.round(vals, d) - vals) < 1e-9 * np.maximum(1.0, np.abs(vals))):
+            return d
+    return 2
+
+
+def _fixed(x: Any, decimals: int) -> str:
+    """A mean or SD with the column's number of decimals ("" when missing)."""
+    if x is None or pd.isna(x) or not np.isfinite(float(x)):
+        return ""
+    return style.format_value(float(x), decimals)
+
+
 def _arm_kind(data: pd.DataFrame | None) -> str | None:
     if data is None:
         return None
@@ -538,6 +555,8 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             rows.append(_Row("group", label=gname, bold=True))
         armv = _arm_values(data, arm_kind) if show_arms and data is not None and arm_kind else None
         wmax_candidates = []
+        if armv is not None and arm_kind != "binary":   # one number of decimals per column
+            dm, ds = _decimals(armv["m1"], armv["m2"]), _decimals(armv["s1"], armv["s2"])
         for i in order:
             lab = str(fit.labels[i])
             ok = bool(np.isfinite(yi[i]) and np.isfinite(se[i]))
@@ -556,8 +575,9 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
                     row.cells.update(e1=_num(armv["e1"][i]), n1=_num(armv["n1"][i]),
                                      e2=_num(armv["e2"][i]), n2=_num(armv["n2"][i]))
                 else:
-                    row.cells.update(m1=_num(armv["m1"][i]), s1=_num(armv["s1"][i]), n1=_num(armv["n1"][i]),
-                                     m2=_num(armv["m2"][i]), s2=_num(armv["s2"][i]), n2=_num(armv["n2"][i]))
+                    row.cells.update(m1=_fixed(armv["m1"][i], dm), s1=_fixed(armv["s1"][i], ds),
+                                     n1=_num(armv["n1"][i]), m2=_fixed(armv["m2"][i], dm),
+                                     s2=_fixed(armv["s2"][i], ds), n2=_num(armv["n2"][i]))
             if robinfo is not None:
                 table, doms = robinfo
                 if lab in table.index:
