@@ -31,6 +31,7 @@ import pandas as pd
 
 from mgmeta import data as mgdata
 from mgmeta import report
+from mgmeta.analyses.outcomes import analysis_catalogue
 from mgmeta.plots import rob_summary
 
 pd.set_option("display.max_colwidth", 80)
@@ -77,7 +78,7 @@ arms.loc[arms["arm_role"] != "total", ["trial_id", "arm", "arm_role", "label", "
 # enough numbers, e.g. a mean without its SD, or percentages without arm sizes).
 
 # %%
-catalogue = pd.concat([report.analysis_catalogue(route, ["placebo", "add-on", "active", "usual care"])
+catalogue = pd.concat([analysis_catalogue(route, ["placebo", "add-on", "active", "usual care"])
                        .assign(route=route) for route in ("iv", "oral")], ignore_index=True)
 report.save_table(catalogue, "outcome_catalogue", TABLE_DIR)
 catalogue[["route", "label", "timepoint", "kind", "measure", "units", "trials_usable", "trials_incomplete",

@@ -43,6 +43,7 @@ import pandas as pd
 from IPython.display import display
 
 from mgmeta import report
+from mgmeta.analyses.outcomes import analysis_catalogue, pool_outcome, pool_table
 
 pd.set_option("display.max_colwidth", 60)
 pd.set_option("display.max_rows", 200)
@@ -56,7 +57,7 @@ print(f"tau² estimator {METHOD}, test {TEST}; comparisons pooled, in order of p
 # outcome without enough numbers to analyse it.
 
 # %%
-catalogue = report.analysis_catalogue("iv", COMPARISON)
+catalogue = analysis_catalogue("iv", COMPARISON)
 report.save_table(catalogue, "catalogue", TABLE_DIR)
 catalogue[["label", "timepoint", "measure", "units", "trials_usable", "trials_incomplete", "studies"]]
 
@@ -67,10 +68,10 @@ catalogue[["label", "timepoint", "measure", "units", "trials_usable", "trials_in
 # (placebo before an active drug). A single trial is shown as its own estimate, not pooled.
 
 # %%
-pools = [report.pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON, route="iv",
+pools = [pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON, route="iv",
                              method=METHOD, test=TEST, exclude=EXCLUDE, allow_assumptions=ALLOW_ASSUMPTIONS)
          for row in catalogue.itertuples() if row.trials_usable > 0]
-summary = report.pool_table(pools)
+summary = pool_table(pools)
 report.save_table(summary, "pooled_by_timepoint", TABLE_DIR)
 summary[["outcome", "timepoint", "measure", "k", "participants", "estimate", "ci_lower", "ci_upper", "pvalue",
          "i2", "studies", "notes"]]
@@ -90,11 +91,11 @@ for pool in pools:
 # first time point of the window it reports usable numbers for.
 
 # %%
-windows = [report.pool_outcome(outcomes, timepoints, measure=measure, comparison=COMPARISON, route="iv",
+windows = [pool_outcome(outcomes, timepoints, measure=measure, comparison=COMPARISON, route="iv",
                                method=METHOD, test=TEST, window=name, exclude=EXCLUDE,
                                allow_assumptions=ALLOW_ASSUMPTIONS)
            for name, (outcomes, timepoints, measure) in WINDOWS.items()]
-window_summary = report.pool_table(windows)
+window_summary = pool_table(windows)
 report.save_table(window_summary, "pooled_by_window", TABLE_DIR)
 window_summary[["outcome", "timepoint", "measure", "k", "participants", "estimate", "ci_lower", "ci_upper",
                 "pvalue", "i2", "trials_incomplete", "studies", "notes"]]

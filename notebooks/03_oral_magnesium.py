@@ -42,6 +42,7 @@ import pandas as pd
 from IPython.display import display
 
 from mgmeta import report
+from mgmeta.analyses.outcomes import analysis_catalogue, pool_outcome, pool_table
 
 pd.set_option("display.max_colwidth", 60)
 pd.set_option("display.max_rows", 200)
@@ -52,7 +53,7 @@ print(f"tau² estimator {METHOD}, test {TEST}; comparisons pooled, in order of p
 # ## What the trials report
 
 # %%
-catalogue = report.analysis_catalogue("oral", COMPARISON)
+catalogue = analysis_catalogue("oral", COMPARISON)
 report.save_table(catalogue, "catalogue", TABLE_DIR)
 catalogue[["label", "timepoint", "measure", "units", "trials_usable", "trials_incomplete", "studies"]]
 
@@ -63,11 +64,11 @@ catalogue[["label", "timepoint", "measure", "units", "trials_usable", "trials_in
 # (conservative); a single trial is shown as its own estimate, not pooled.
 
 # %%
-pools = [report.pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON,
+pools = [pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON,
                              route="oral", method=METHOD, test=TEST, exclude=EXCLUDE,
                              allow_assumptions=ALLOW_ASSUMPTIONS)
          for row in catalogue.itertuples() if row.trials_usable > 0]
-summary = report.pool_table(pools)
+summary = pool_table(pools)
 report.save_table(summary, "pooled_by_timepoint", TABLE_DIR)
 summary[["outcome", "timepoint", "measure", "k", "participants", "estimate", "ci_lower", "ci_upper", "pvalue",
          "i2", "studies", "notes"]]
@@ -86,11 +87,11 @@ for pool in pools:
 # contributes the last time point it reports usable numbers for (`END_OF_TREATMENT`, in order).
 
 # %%
-windows = [report.pool_outcome(outcomes, END_OF_TREATMENT, measure=measure, comparison=COMPARISON,
+windows = [pool_outcome(outcomes, END_OF_TREATMENT, measure=measure, comparison=COMPARISON,
                                route="oral", method=METHOD, test=TEST, window="end of treatment",
                                exclude=EXCLUDE, allow_assumptions=ALLOW_ASSUMPTIONS)
            for name, (outcomes, measure) in WINDOWS.items()]
-window_summary = report.pool_table(windows)
+window_summary = pool_table(windows)
 report.save_table(window_summary, "pooled_end_of_treatment", TABLE_DIR)
 window_summary[["outcome", "timepoint", "measure", "k", "participants", "estimate", "ci_lower", "ci_upper",
                 "pvalue", "i2", "trials_incomplete", "studies", "notes"]]

@@ -51,10 +51,11 @@ from IPython.display import display
 from mgmeta import data as mgdata
 from mgmeta import plots, report
 from mgmeta.analyses import bayesian_meta_analysis, compare_estimators, subgroup_analysis
+from mgmeta.analyses.outcomes import pool_outcome, pool_table
 
 pd.set_option("display.max_colwidth", 80)
 trials = mgdata.load_trials()
-pool = report.pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,
+pool = pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,
                            method=METHOD, test=TEST, window=WINDOW, allow_assumptions=ALLOW_ASSUMPTIONS)
 res = pool.result
 pool
@@ -122,11 +123,11 @@ subsets = {
                                                  "trial_id"]),
     "placebo or add-on controls only": list(trials.loc[trials["comparator_type"] == "active", "trial_id"]),
 }
-restricted = [report.pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,
+restricted = [pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,
                                   method=METHOD, test=TEST, window=name, exclude=excluded,
                                   allow_assumptions=ALLOW_ASSUMPTIONS)
               for name, excluded in subsets.items()]
-restricted_table = report.pool_table(restricted).rename(columns={"timepoint": "subset"})
+restricted_table = pool_table(restricted).rename(columns={"timepoint": "subset"})
 report.save_table(restricted_table, "exclusions", TABLE_DIR)
 restricted_table[["subset", "k", "participants", "estimate", "ci_lower", "ci_upper", "pvalue", "i2", "studies",
                   "notes"]]
@@ -138,11 +139,11 @@ restricted_table[["subset", "k", "participants", "estimate", "ci_lower", "ci_upp
 # (`"all"`), or every trial when any has a zero cell (`"if0all"`).
 
 # %%
-corrected = [report.pool_outcome(BINARY_OUTCOME, BINARY_TIMEPOINTS, measure="OR", comparison=COMPARISON,
+corrected = [pool_outcome(BINARY_OUTCOME, BINARY_TIMEPOINTS, measure="OR", comparison=COMPARISON,
                                  route=ROUTE, method=METHOD, test=TEST, window=f"add {add} to {to}", add=add,
                                  to=to, allow_assumptions=ALLOW_ASSUMPTIONS)
                for add, to in CORRECTIONS]
-correction_table = report.pool_table(corrected).rename(columns={"timepoint": "correction"})
+correction_table = pool_table(corrected).rename(columns={"timepoint": "correction"})
 report.save_table(correction_table, "continuity_corrections", TABLE_DIR)
 correction_table[["correction", "k", "participants", "estimate", "ci_lower", "ci_upper", "studies", "notes"]]
 

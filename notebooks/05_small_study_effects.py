@@ -42,9 +42,10 @@ import pandas as pd
 from IPython.display import display
 
 from mgmeta import plots, report
+from mgmeta.analyses.outcomes import analysis_catalogue, pool_outcome
 from mgmeta.analyses.bias import begg_test, egger_test, trim_and_fill
 
-pool = report.pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,
+pool = pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,
                            method=METHOD, test=TEST, window=WINDOW, allow_assumptions=ALLOW_ASSUMPTIONS)
 res = pool.result
 pool
@@ -97,12 +98,12 @@ else:
 # `MIN_K` trials.
 
 # %%
-candidates = pd.concat([report.analysis_catalogue(route, COMPARISON).assign(route=route) for route in ("iv", "oral")],
+candidates = pd.concat([analysis_catalogue(route, COMPARISON).assign(route=route) for route in ("iv", "oral")],
                        ignore_index=True)
 candidates = candidates[candidates["trials_usable"] >= MIN_K]
 rows = []
 for row in candidates.itertuples():
-    other = report.pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON,
+    other = pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON,
                                 route=row.route, method=METHOD, test=TEST)
     rows.append({"analysis": other.label, "k": other.k, "egger_p": egger_test(other.result).pvalue,
                  "begg_p": begg_test(other.result).pvalue, "trim_and_fill_k0": trim_and_fill(other.result).k0})

@@ -37,10 +37,11 @@ from IPython.display import display
 
 from mgmeta import data as mgdata
 from mgmeta import report
+from mgmeta.analyses.outcomes import reproduction_table
 
 pd.set_option("display.max_colwidth", 200)
 pd.set_option("display.max_rows", 200)
-table = report.reproduction_table(profiles=PROFILES)
+table = reproduction_table(profiles=PROFILES)
 report.save_table(table, "reproduction", TABLE_DIR)
 table["status"].value_counts()
 

@@ -51,12 +51,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from mgmeta import report
+from mgmeta.analyses.outcomes import pool_outcome, summary_of_findings
 
 pd.set_option("display.max_colwidth", 120)
-iv = [report.pool_outcome(outcomes, timepoints, measure=measure, comparison=IV_COMPARISON, route="iv",
+iv = [pool_outcome(outcomes, timepoints, measure=measure, comparison=IV_COMPARISON, route="iv",
                           method=METHOD, test=TEST, window=name, allow_assumptions=ALLOW_ASSUMPTIONS)
       for name, outcomes, timepoints, measure in IV_OUTCOMES]
-oral = [report.pool_outcome(outcomes, timepoints, measure=measure, comparison=ORAL_COMPARISON, route="oral",
+oral = [pool_outcome(outcomes, timepoints, measure=measure, comparison=ORAL_COMPARISON, route="oral",
                             method=METHOD, test=TEST, window=name, allow_assumptions=ALLOW_ASSUMPTIONS)
         for name, outcomes, timepoints, measure in ORAL_OUTCOMES]
 
@@ -70,7 +71,7 @@ oral = [report.pool_outcome(outcomes, timepoints, measure=measure, comparison=OR
 # %%
 columns = ["label", "timepoint", "relative_effect", "assumed_per_1000", "corresponding_per_1000", "absolute_effect",
            "participants", "studies", "nnt", "comments"]
-iv_table = report.summary_of_findings(iv, baseline=BASELINE)
+iv_table = summary_of_findings(iv, baseline=BASELINE)
 report.save_table(iv_table, "summary_of_findings_iv", TABLE_DIR)
 iv_table[columns]
 
@@ -81,7 +82,7 @@ iv_table[columns]
 # dicitrate, pidolate...). Comparison: placebo, the same prophylaxis without magnesium, or usual care.
 
 # %%
-oral_table = report.summary_of_findings(oral, baseline=BASELINE)
+oral_table = summary_of_findings(oral, baseline=BASELINE)
 report.save_table(oral_table, "summary_of_findings_oral", TABLE_DIR)
 oral_table[columns]
 

@@ -148,11 +148,11 @@ def test_reproduction_table_has_every_published_result(built):
     import pandas as pd
 
     from mgmeta import data as mgdata
-    from mgmeta import report
+    from mgmeta.analyses import outcomes
     table = pd.read_csv(built.output_dir / "tables" / "06_reproduction" / "reproduction.csv")
     published = mgdata.load_published()
     assert list(table["result_id"]) == list(published["result_id"])
-    assert set(table["status"]) <= {report.REPRODUCED, report.DIFFERS, report.NOT_RECOMPUTABLE}
+    assert set(table["status"]) <= {outcomes.REPRODUCED, outcomes.DIFFERS, outcomes.NOT_RECOMPUTABLE}
     assert table["reason"].notna().all()
     page = (built.output_dir / "06_reproduction.html").read_text(encoding="utf-8")
     for rid in published["result_id"]:
