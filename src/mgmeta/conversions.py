@@ -36,6 +36,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from mgmeta._validation import check_level
 from mgmeta.errors import DataError, MgmetaWarning
 
 __all__ = [
@@ -228,19 +229,6 @@ def _require(ok: NDArray[np.bool_], message: Any, *, study: Any, field: str | No
 
 def _out(x: NDArray[np.float64], scalar: bool) -> Any:
     return float(x) if scalar else x
-
-
-def _level(level: float) -> float:
-    """A confidence level as a fraction: 0.95 and 95 both mean 95 %."""
-    try:
-        lv = float(level)
-    except (TypeError, ValueError):
-        raise DataError(f"level must be a number, got {level!r}", field="level") from None
-    if 1.0 < lv < 100.0:
-        lv /= 100.0
-    if not (0.0 < lv < 1.0):
-        raise DataError(f"level must lie in (0, 1) or (1, 100), got {level!r}", field="level")
-    return lv
 
 
 def _choice(value: Any, allowed: Sequence[str], name: str) -> str:
@@ -1038,7 +1026,7 @@ def sd_from_ci(lower: ArrayLike, upper: ArrayLike, n: ArrayLike, *, level: float
     0.521
     """
     dist = _choice(dist, ("t", "z"), "dist")  # type: ignore[assignment]
-    lv = _level(level)
+    lv = check_level(level)
     (lo, hi, nn), scalar = _broadcast(("lower", "upper", "n"), (lower, upper, n), study, field)
     _integer_valued(nn, "n", study, field)
     min_n = 2 if dist == "t" else 1
@@ -1103,7 +1091,7 @@ def se_from_ci(lower: ArrayLike, upper: ArrayLike, *, level: float = 0.95, log: 
     0.3537
     """
     dist = _choice(dist, ("z", "t"), "dist")  # type: ignore[assignment]
-    lv = _level(level)
+    lv = check_level(level)
     names: list[str] = ["lower", "upper"]
     values: list[Any] = [lower, upper]
     if dist == "t":
@@ -1369,7 +1357,7 @@ def contrast_from_ci(estimate: ArrayLike, lower: ArrayLike, upper: ArrayLike, *,
     if not isinstance(measure, str) or measure not in _RATIO_MEASURES + _DIFFERENCE_MEASURES:
         raise DataError(f"unknown measure {measure!r}; expected one of "
                         f"{', '.join(map(repr, _RATIO_MEASURES + _DIFFERENCE_MEASURES))}", field="measure")
-    lv = _level(level)
+    lv = check_level(level)
     (est, lo, hi), scalar = _broadcast(("estimate", "lower", "upper"), (estimate, lower, upper), study, field)
     ratio = measure in _RATIO_MEASURES
     if ratio:

@@ -182,7 +182,7 @@ class Profile:
         for key, val in changes.items():
             if key not in SETTINGS or key == "software":
                 raise DataError(f"unknown or fixed profile setting {key!r}", field=key)
-            parsed[key] = _parse_value(key, val if isinstance(val, str) else _unparse(val))
+            parsed[key] = _parse_value(key, val if isinstance(val, str) else setting_text(val))
         changes = parsed
         new = dataclasses.replace(self, **changes)
         if new.tau2_method not in new.tau2_methods:
@@ -190,11 +190,12 @@ class Profile:
         if new.ci_method not in new.ci_methods:
             new = dataclasses.replace(new, ci_methods=new.ci_methods + (new.ci_method,))
         if name is None:
-            name = self.name + "".join(f"+{k}={_unparse(v)}" for k, v in changes.items())
+            name = self.name + "".join(f"+{k}={setting_text(v)}" for k, v in changes.items())
         return dataclasses.replace(new, name=name)
 
 
-def _unparse(value: Any) -> str:
+def setting_text(value: Any) -> str:
+    """A profile setting as written in profiles.csv (booleans lower-case, tuples joined by '|')."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):

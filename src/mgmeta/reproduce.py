@@ -27,6 +27,7 @@ from mgmeta.profiles import (
     Profile,
     apply_profile,
     get_profile,
+    setting_text,
 )
 
 __all__ = ["reproduce", "attribute_differences", "QUANTITIES", "published_model"]
@@ -220,7 +221,7 @@ def attribute_differences(es: pd.DataFrame, base: str | Profile, other: str | Pr
         for qn in QUANTITIES:
             ch = vv[qn] - base_v[qn]
             total[qn] += 0.0 if math.isnan(ch) else ch
-            rows.append({"profile": op.name, "setting": s, "base_value": _show(bv), "profile_value": _show(ov),
+            rows.append({"profile": op.name, "setting": s, "base_value": setting_text(bv), "profile_value": setting_text(ov),
                          "quantity": qn, "base": base_v[qn], "variant": vv[qn], "change": ch})
     for qn in QUANTITIES:
         full = other_v[qn] - base_v[qn]
@@ -229,16 +230,6 @@ def attribute_differences(es: pd.DataFrame, base: str | Profile, other: str | Pr
                      "change": full - total[qn] if not math.isnan(full) else math.nan})
     return pd.DataFrame(rows, columns=["profile", "setting", "base_value", "profile_value", "quantity", "base",
                                        "variant", "change"])
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, tuple):
-        return "|".join(v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 def _describe(att: pd.DataFrame, quantity: str) -> str:
