@@ -18,7 +18,7 @@
 # prevention that the published reviews pooled or discussed, with what each trial reports, where each
 # number was read, how complete the extraction is, and the risk of bias.
 #
-# Everything below is read from `data/` through `mgmeta.data`, which validates the files against
+# Everything below is read from `data/` through `mgmeta.review.data`, which validates the files against
 # `data/datapackage.json` before returning them; nothing is typed in here.
 
 # %% tags=["parameters"]
@@ -29,9 +29,9 @@ TABLE_DIR = "../report/tables/01_data_overview"
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mgmeta import data as mgdata
+from mgmeta.review import data as mgdata
 from mgmeta import report
-from mgmeta.analyses.outcomes import analysis_catalogue
+from mgmeta.review.outcomes import analysis_catalogue
 from mgmeta.plots import rob_summary
 
 pd.set_option("display.max_colwidth", 80)

@@ -42,7 +42,7 @@ import pandas as pd
 from IPython.display import display
 
 from mgmeta import report
-from mgmeta.analyses.outcomes import analysis_catalogue, pool_outcome, pool_table
+from mgmeta.review.outcomes import analysis_catalogue, pool_outcome, pool_table
 
 pd.set_option("display.max_colwidth", 60)
 pd.set_option("display.max_rows", 200)

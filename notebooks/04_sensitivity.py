@@ -48,10 +48,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from mgmeta import data as mgdata
+from mgmeta.review import data as mgdata
 from mgmeta import plots, report
 from mgmeta.analyses import bayesian_meta_analysis, compare_estimators, subgroup_analysis
-from mgmeta.analyses.outcomes import pool_outcome, pool_table
+from mgmeta.review.outcomes import pool_outcome, pool_table
 
 pd.set_option("display.max_colwidth", 80)
 trials = mgdata.load_trials()

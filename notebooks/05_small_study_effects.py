@@ -42,7 +42,7 @@ import pandas as pd
 from IPython.display import display
 
 from mgmeta import plots, report
-from mgmeta.analyses.outcomes import analysis_catalogue, pool_outcome
+from mgmeta.review.outcomes import analysis_catalogue, pool_outcome
 from mgmeta.analyses.bias import begg_test, egger_test, trim_and_fill
 
 pool = pool_outcome(OUTCOMES, TIMEPOINTS, measure=MEASURE, comparison=COMPARISON, route=ROUTE,

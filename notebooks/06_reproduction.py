@@ -35,9 +35,9 @@ import pandas as pd
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 from IPython.display import display
 
-from mgmeta import data as mgdata
+from mgmeta.review import data as mgdata
 from mgmeta import report
-from mgmeta.analyses.outcomes import reproduction_table
+from mgmeta.review.outcomes import reproduction_table
 
 pd.set_option("display.max_colwidth", 200)
 pd.set_option("display.max_rows", 200)

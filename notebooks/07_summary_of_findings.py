@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from mgmeta import report
-from mgmeta.analyses.outcomes import pool_outcome, summary_of_findings
+from mgmeta.review.outcomes import pool_outcome, summary_of_findings
 
 pd.set_option("display.max_colwidth", 120)
 iv = [pool_outcome(outcomes, timepoints, measure=measure, comparison=IV_COMPARISON, route="iv",

@@ -31,8 +31,8 @@ def run(args, capsys):
 
 
 def _usable(outcome, timepoint, measure, route):
-    """The first analysis-ready row with usable numbers, straight from mgmeta.data."""
-    from mgmeta.data import analysis_data
+    """The first analysis-ready row with usable numbers, straight from mgmeta.review.data."""
+    from mgmeta.review.data import analysis_data
     frame = analysis_data(outcome, timepoint, measure=measure, route=route,
                           comparison=["placebo", "add-on", "active"])
     return frame[frame["data_form"] == "arms"]

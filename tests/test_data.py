@@ -1,4 +1,4 @@
-"""Loading, validating and reshaping the trial data (src/mgmeta/data.py).
+"""Loading, validating and reshaping the trial data (src/mgmeta/review/data.py).
 
 Validation is tested on the shipped data (clean) and on deliberately corrupted
 copies written to tmp_path, one corruption per kind of problem.
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import mgmeta
-from mgmeta import data
+from mgmeta.review import data
 from mgmeta.errors import DataError, SchemaError
 
 DATA = Path(__file__).resolve().parents[1] / "data"

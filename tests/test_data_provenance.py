@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mgmeta import data
+from mgmeta.review import data
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -147,8 +147,8 @@ def test_every_figure_comes_from_a_named_notebook(built):
 def test_reproduction_table_has_every_published_result(built):
     import pandas as pd
 
-    from mgmeta import data as mgdata
-    from mgmeta.analyses import outcomes
+    from mgmeta.review import data as mgdata
+    from mgmeta.review import outcomes
     table = pd.read_csv(built.output_dir / "tables" / "06_reproduction" / "reproduction.csv")
     published = mgdata.load_published()
     assert list(table["result_id"]) == list(published["result_id"])

@@ -78,7 +78,9 @@ def test_weighted_summary_uses_the_meta_analysis_weights():
 
 
 def test_trial_data_of_the_project():
-    trials = mgmeta.data.load_trials()
+    from mgmeta.review import data as mgdata
+
+    trials = mgdata.load_trials()
     fig = rob_summary(trials, title="Magnesium for migraine: risk of bias (RoB 2)")
     to_gallery(fig, "rob_summary_trials")
     cols = rob_domains(trials)

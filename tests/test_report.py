@@ -167,7 +167,7 @@ def test_checksums_versions_and_date(built):
 
 
 def test_data_page_links_every_trial_to_its_source(built):
-    from mgmeta import data as mgdata
+    from mgmeta.review import data as mgdata
     result, base, _ = built
     page = (result.output_dir / "data.html").read_text()
     trials = mgdata.load_trials(base / "data")

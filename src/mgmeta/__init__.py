@@ -43,19 +43,6 @@ from mgmeta.cochrane import (
     read_revman5_csv,
     read_rm5,
 )
-from mgmeta.data import (
-    Problem,
-    analysis_data,
-    data_gaps,
-    known_issues,
-    load_arms,
-    load_contrasts,
-    load_outcomes,
-    load_published,
-    load_published_trials,
-    load_trials,
-)
-from mgmeta.data import validate as validate_data
 from mgmeta.effects import effect_sizes
 from mgmeta.errors import (
     BoundaryWarning,
@@ -80,17 +67,6 @@ __all__ = [
     "mantel_haenszel",
     "peto",
     "BinaryPoolResult",
-    "load_trials",
-    "load_arms",
-    "load_outcomes",
-    "load_contrasts",
-    "load_published",
-    "load_published_trials",
-    "validate_data",
-    "analysis_data",
-    "data_gaps",
-    "known_issues",
-    "Problem",
     "leave_one_out",
     "influence",
     "cumulative",

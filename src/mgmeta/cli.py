@@ -7,7 +7,7 @@ Commands
     ``$MGMETA_DATA``) and print every problem, one per line. Exit status 0 when
     the data are valid, 1 when there are problems, 2 on a usage error.
 ``mgmeta gaps [PATH] [--result ID ...] [--no-candidates] [--csv]``
-    Print the extraction to-do list of :func:`mgmeta.data.data_gaps`.
+    Print the extraction to-do list of :func:`mgmeta.review.data.data_gaps`.
 ``mgmeta pool OUTCOME TIMEPOINT ...``
     A meta-analysis of one outcome from the data, printed as the summary
     (see :func:`mgmeta.report.pool_command`). Exit 0 printed, 1 nothing to
@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mgmeta import data as _data
+from mgmeta.review import data as _data
 from mgmeta import report as _report
 from mgmeta.errors import MgmetaError, SchemaError
 

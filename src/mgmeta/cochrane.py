@@ -20,7 +20,7 @@ Three formats are read:
 - The "analysis data" CSV that RevMan 5 exports (one header row per comparison
   and outcome, then one row per study).
 
-This is the only module besides :mod:`mgmeta.data` that reads files; it never
+This is the only module besides :mod:`mgmeta.review.data` that reads files; it never
 writes any.
 
 References

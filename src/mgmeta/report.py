@@ -21,7 +21,7 @@
 
 The analyses the notebooks and ``mgmeta pool`` share (one outcome from the
 data to a fitted model, the catalogue, the reproduction and summary-of-findings
-tables) live in :mod:`mgmeta.analyses.outcomes`; this module only runs and
+tables) live in :mod:`mgmeta.review.outcomes`; this module only runs and
 renders.
 
 Exit codes of :func:`report_command` (``mgmeta report``, ``python -m mgmeta.report``):
@@ -675,8 +675,8 @@ def _data_html(trials: Any, checksums: Mapping[str, str]) -> str:
 
 
 def _load_trials(data_dir: Path) -> Any:
-    """The trial table through mgmeta.data (the only module that reads data files)."""
-    from mgmeta import data as mgdata
+    """The trial table through mgmeta.review.data (the only module that reads data files)."""
+    from mgmeta.review import data as mgdata
 
     return mgdata.load_trials(data_dir)
 
@@ -930,7 +930,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 def add_pool_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the arguments of ``mgmeta pool`` to ``parser`` and return it."""
-    from mgmeta.analyses.outcomes import _BINARY, _CONTINUOUS, DEFAULT_COMPARISON
+    from mgmeta.review.outcomes import _BINARY, _CONTINUOUS, DEFAULT_COMPARISON
 
     parser.add_argument("outcome", help="outcome code of data/outcomes.csv, e.g. pain_relief")
     parser.add_argument("timepoint", help="time-point code, e.g. 30min, 120min, month3")
@@ -966,7 +966,7 @@ def pool_command(args: argparse.Namespace) -> int:
     (unknown outcome, time point, measure or trial; invalid data; unwritable
     plot file).
     """
-    from mgmeta.analyses.outcomes import (
+    from mgmeta.review.outcomes import (
         DEFAULT_COMPARISON,
         analysis_catalogue,
         outcome_info,

@@ -1,7 +1,7 @@
 """One outcome from the trial data, end to end: what the notebooks and ``mgmeta pool`` run.
 
 The orchestration of the magnesium analyses, from ``data/`` through
-:func:`mgmeta.data.analysis_data` and :func:`mgmeta.effect_sizes` to
+:func:`mgmeta.review.data.analysis_data` and :func:`mgmeta.effect_sizes` to
 :func:`mgmeta.meta_analysis`: pooling one outcome and time point (or a time
 window), the catalogue of what the trials report, the published-vs-recomputed
 reproduction table (with :func:`mgmeta.reproduce`), and the summary-of-findings
@@ -107,7 +107,7 @@ class OutcomePool:
     route : str or None
         ``"iv"``, ``"oral"`` or None (both).
     data : DataFrame
-        The analysis-ready rows used (:func:`mgmeta.data.analysis_data`).
+        The analysis-ready rows used (:func:`mgmeta.review.data.analysis_data`).
     incomplete : DataFrame
         Trials that report the outcome but not enough numbers to use it
         (column ``missing`` says what is lacking).
@@ -269,7 +269,7 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
                  path: str | os.PathLike[str] | None = None) -> OutcomePool:
     """Meta-analysis of one outcome at one time point (or window), straight from the trial data.
 
-    Reads the analysis-ready rows (:func:`mgmeta.data.analysis_data`), computes
+    Reads the analysis-ready rows (:func:`mgmeta.review.data.analysis_data`), computes
     the effect sizes (:func:`mgmeta.effect_sizes`; reported contrasts enter as
     their yi and vi) and fits :func:`mgmeta.meta_analysis`.
 
@@ -379,7 +379,7 @@ def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, comp:
     """Per trial (or stratum), the first (time point, outcome) with usable numbers."""
     import pandas as pd
 
-    from mgmeta import data as mgdata
+    from mgmeta.review import data as mgdata
     from mgmeta.errors import DataError
 
     chosen: dict[tuple[str, str], Any] = {}
@@ -444,7 +444,7 @@ def analysis_catalogue(route: str | None = None, comparison: Sequence[str] | str
     """
     import pandas as pd
 
-    from mgmeta import data as mgdata
+    from mgmeta.review import data as mgdata
 
     comp = [comparison] if isinstance(comparison, str) else list(comparison)
     trials = mgdata.load_trials(path)
@@ -572,7 +572,7 @@ def reproduction_table(*, profiles: Sequence[str] = ("metafor", "revman5"),
 
     import pandas as pd
 
-    from mgmeta import data as mgdata
+    from mgmeta.review import data as mgdata
     from mgmeta.errors import DataError
     from mgmeta.reproduce import reproduce
 

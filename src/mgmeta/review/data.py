@@ -73,7 +73,7 @@ __all__ = [
 #: Table names of the data package, in the order they are checked.
 TABLES: tuple[str, ...] = ("trials", "arms", "outcomes", "contrasts", "published", "published_trials")
 
-_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "data"
+_DEFAULT_DIR = Path(__file__).resolve().parents[3] / "data"
 _DESCRIPTOR = "datapackage.json"
 
 # Flags whose rows are kept for the record but never used (see data/README.md).
@@ -891,7 +891,7 @@ def validate(path: str | os.PathLike[str] | None = None) -> list[Problem]:
 
     Examples
     --------
-    >>> from mgmeta.data import validate
+    >>> from mgmeta.review.data import validate
     >>> validate()
     []
     """
@@ -1269,7 +1269,7 @@ def analysis_data(outcome: str, timepoint: str, *, measure: str,
 
     Examples
     --------
-    >>> from mgmeta.data import analysis_data
+    >>> from mgmeta.review.data import analysis_data
 
     Responders (at least 50 % reduction) in Pfaffenrath 1996, the counts derived
     from the printed percentages:

@@ -1,4 +1,4 @@
-"""The magnesium analyses of mgmeta.analyses.outcomes: one outcome from data/ to a fitted model,
+"""The magnesium analyses of mgmeta.review.outcomes: one outcome from data/ to a fitted model,
 the catalogue, the reproduction table and the summary of findings."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mgmeta.analyses import outcomes
+from mgmeta.review import outcomes
 from mgmeta.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +16,7 @@ DATA = ROOT / "data"
 
 
 def _usable_rows(outcome, timepoint, measure, route, comparison):
-    from mgmeta.data import analysis_data
+    from mgmeta.review.data import analysis_data
     frame = analysis_data(outcome, timepoint, measure=measure, route=route, comparison=comparison)
     return frame[frame["data_form"] == "arms"]
 
@@ -143,7 +143,7 @@ def test_summary_of_findings_single_trial_equals_its_arms():
 
 
 def test_reproduction_table_lists_every_published_result():
-    from mgmeta import data as mgdata
+    from mgmeta.review import data as mgdata
     table = outcomes.reproduction_table()
     published = mgdata.load_published()
     assert list(table["result_id"]) == list(published["result_id"])
@@ -157,7 +157,7 @@ def test_reproduction_table_lists_every_published_result():
 def test_reproduction_table_reproduced_and_differs(tmp_path):
     """Two made-up published results on one trial with complete counts: one rounds to our numbers."""
     import mgmeta
-    from mgmeta import data as mgdata
+    from mgmeta.review import data as mgdata
     comp = ["placebo", "add-on", "active", "usual care"]
     rows = _usable_rows("rescue_medication", "30min", "OR", "iv", comp)
     tid = str(rows["trial_id"].iloc[0])
