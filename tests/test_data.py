@@ -426,17 +426,30 @@ def test_reported_contrast_becomes_yi_vi_magnesium_minus_control():
     assert "reoriented" in row["conversion"]
 
 
-def test_crossover_parallel_by_default_paired_with_a_correlation():
-    parallel = data.analysis_data("attack_frequency", "end_of_treatment", measure="MD", comparison="active")
-    row = parallel.set_index("trial_id").loc["karimi2019"]
-    assert (row["m1i"], row["n1i"], row["m2i"], row["n2i"]) == (1.72, 63, 1.27, 63)
-    assert "crossover_md_parallel" in row["conversion"]
-    paired = data.analysis_data("attack_frequency", "end_of_treatment", measure="MD", comparison="active",
-                                crossover_corr=0.5)
-    row = paired.set_index("trial_id").loc["karimi2019"]
+def test_crossover_is_paired_and_counts_each_participant_once():
+    # Cochrane Handbook 23.2.7 / Elbourne et al. 2002: a paired analysis with an assumed correlation
+    # (default 0.5), never the two periods as two groups of 63.
+    frame = data.analysis_data("attack_frequency", "end_of_treatment", measure="MD", comparison="active")
+    row = frame.set_index("trial_id").loc["karimi2019"]
     sd_diff2 = 1.18 ** 2 + 1.27 ** 2 - 2 * 0.5 * 1.18 * 1.27
+    assert row["data_form"] == "contrast" and row["n_participants"] == 63
     assert row["yi"] == pytest.approx(0.45)
     assert row["vi"] == pytest.approx(sd_diff2 / 63, rel=1e-9)
+    assert "assumed within-patient correlation 0.5" in row["conversion"]
+    r8 = data.analysis_data("attack_frequency", "end_of_treatment", measure="MD", comparison="active",
+                            crossover_corr=0.8).set_index("trial_id").loc["karimi2019"]
+    assert r8["vi"] == pytest.approx((1.18 ** 2 + 1.27 ** 2 - 2 * 0.8 * 1.18 * 1.27) / 63, rel=1e-9)
+
+
+def test_crossover_smd_is_the_paired_standardized_difference():
+    # Becker 1988: var(d) = 2(1 - r)/n + d^2/(2n) when both SDs are equal; here the general form.
+    row = data.analysis_data("attack_frequency", "end_of_treatment", measure="SMD", comparison="active"
+                             ).set_index("trial_id").loc["karimi2019"]
+    s2 = (1.18 ** 2 + 1.27 ** 2) / 2
+    d = 0.45 / s2 ** 0.5
+    sd_diff2 = 1.18 ** 2 + 1.27 ** 2 - 2 * 0.5 * 1.18 * 1.27
+    assert row["yi"] == pytest.approx(d, rel=1e-12)
+    assert row["vi"] == pytest.approx(sd_diff2 / (63 * s2) + d ** 2 / 126, rel=1e-12)
 
 
 def test_assumptions_are_used_only_on_request():

@@ -74,6 +74,9 @@ __all__ = [
 TABLES: tuple[str, ...] = ("trials", "arms", "outcomes", "contrasts", "published", "published_trials")
 
 _DEFAULT_DIR = Path(__file__).resolve().parents[3] / "data"
+#: Within-patient correlation assumed for crossover trials that report none (Elbourne et al. 2002 suggest
+#: imputing one and checking the result over a range; the review's sensitivity analysis uses 0, 0.5, 0.8).
+ASSUMED_CROSSOVER_CORR = 0.5
 _DESCRIPTOR = "datapackage.json"
 
 # Flags whose rows are kept for the record but never used (see data/README.md).
@@ -436,6 +439,13 @@ def _check_arms(a: _Table, problems: list[Problem]) -> None:
         if p.get("trial_id") and p.get("arm"):
             arms_by_trial[p["trial_id"]].add(p["arm"])
     for i, p in enumerate(a.parsed):
+        name = f"arm {p.get('trial_id')}.{p.get('arm')}"
+        if p.get("arm_role") == "control" and not p.get("comparator"):
+            problems.append(Problem("arms", i, "comparator", None,
+                                    f"{name}: a control arm names its comparator (placebo, the drug, ...)"))
+        if p.get("arm_role") != "control" and p.get("comparator"):
+            problems.append(Problem("arms", i, "comparator", p.get("comparator"),
+                                    f"{name}: only control arms have a comparator"))
         members = p.get("members")
         if not members:
             continue
@@ -1176,8 +1186,8 @@ def analysis_data(outcome: str, timepoint: str, *, measure: str,
                   comparison: str | Sequence[str] = "placebo", route: str | None = None,
                   include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
                   include_nonrandomized: bool = False, allow_assumptions: bool = False,
-                  use_contrasts: bool = True, crossover_corr: float | None = None,
-                  median_method: str = "luo_wan", keep_missing: bool = False,
+                  use_contrasts: bool = True, crossover_corr: float = ASSUMED_CROSSOVER_CORR,
+                  median_method: str = "luo_wan", keep_missing: bool = False, comparator: str | None = None,
                   path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """One analysis-ready row per trial (or stratum) for an outcome and time point.
 
@@ -1208,16 +1218,28 @@ def analysis_data(outcome: str, timepoint: str, *, measure: str,
     use_contrasts : bool
         When arm-level numbers are incomplete, use a reported contrast with its
         CI (``yi``, ``vi`` by :func:`mgmeta.conversions.contrast_from_ci`).
-    crossover_corr : float, optional
-        Within-patient correlation for crossover trials with a continuous
-        outcome; when given, the paired mean difference
-        (:func:`mgmeta.conversions.crossover_md`) is returned as ``yi``/``vi``.
-        Default: the arms are analysed as parallel groups (conservative).
+    crossover_corr : float
+        Within-patient correlation assumed for crossover trials with a
+        continuous outcome (no trial in the data reports one; default
+        :data:`ASSUMED_CROSSOVER_CORR`). Crossover trials are analysed as
+        paired (Elbourne et al. 2002; Cochrane Handbook 23.2.7), each
+        participant counted once: the paired mean difference
+        (:func:`mgmeta.conversions.crossover_md`) or, for ``measure="SMD"``,
+        the paired standardized difference ``MD / s`` with
+        ``s = sqrt((SD_T² + SD_C²)/2)`` and variance
+        ``SD_diff²/(n s²) + d²/(2n)`` (Becker 1988), as ``yi``/``vi``.
+        Crossover trials with a binary outcome reported only as counts per
+        period cannot be analysed paired and are listed as incomplete.
     median_method : {"luo_wan", "wan", "hozo"}
         Method of :func:`mgmeta.conversions.mean_sd_from_median`.
     keep_missing : bool
         Keep trials whose numbers are incomplete (their numeric columns are NaN
         and ``missing`` says what is lacking).
+    comparator : str, optional
+        Keep only control arms of this comparator (``arms.csv`` column
+        ``comparator``: ``"placebo"``, ``"metoclopramide"``...), so that one
+        comparison never mixes comparators. Default: every control arm of the
+        comparison class (several are then combined).
     path : str or path-like, optional
         Data folder; see :func:`data_path`.
 
@@ -1334,6 +1356,8 @@ def analysis_data(outcome: str, timepoint: str, *, measure: str,
                 return comp in str(a["comparison"] if not pd.isna(a["comparison"]) else "").split(";")
             mg = tarms[(tarms["arm_role"] == "magnesium") & tarms.apply(takes, axis=1)] if len(tarms) else tarms
             ctrl = tarms[(tarms["arm_role"] == "control") & tarms.apply(takes, axis=1)] if len(tarms) else tarms
+            if comparator is not None and len(ctrl):
+                ctrl = ctrl[ctrl["comparator"] == comparator]
             if len(mg) and len(ctrl):
                 chosen = (comp, mg, ctrl)
                 break
@@ -1359,11 +1383,11 @@ def analysis_data(outcome: str, timepoint: str, *, measure: str,
             rows.append(row)
 
     arm_cols = ["ai", "bi", "ci", "di", "n1i", "n2i"] if binary else ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"]
-    columns = ["trial_id", "study", "stratum", "route", "design", "comparison", "control", "data_form",
-               "measure", *arm_cols, "yi", "vi", "estimate", "ci_lower", "ci_upper", "conversion", "records",
-               "missing"]
+    columns = ["trial_id", "study", "stratum", "route", "design", "comparison", "comparator", "control",
+               "mg_arms", "control_arms", "population_group", "data_form", "measure", *arm_cols, "yi", "vi",
+               "estimate", "ci_lower", "ci_upper", "n_participants", "conversion", "records", "missing"]
     frame = pd.DataFrame(rows, columns=columns)
-    for col in arm_cols + ["yi", "vi", "estimate", "ci_lower", "ci_upper"]:
+    for col in arm_cols + ["yi", "vi", "estimate", "ci_lower", "ci_upper", "n_participants"]:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     frame.attrs["excluded"] = excluded
     frame.attrs["outcome"] = outcome
@@ -1380,7 +1404,11 @@ def _trial_row(t: pd.Series, stratum: str, comp: str, mg: pd.DataFrame, ctrl: pd
     study = str(t["study"]) + (f" ({stratum})" if stratum else "")
     row: dict[str, Any] = {"trial_id": tid, "study": study, "stratum": stratum, "route": t["route"],
                            "design": t["design"], "comparison": comp,
-                           "control": " + ".join(str(x) for x in ctrl["label"]), "data_form": "missing",
+                           "comparator": " + ".join(dict.fromkeys(str(x) for x in ctrl["comparator"])),
+                           "control": " + ".join(str(x) for x in ctrl["label"]),
+                           "mg_arms": "+".join(str(x) for x in mg["arm"]),
+                           "control_arms": "+".join(str(x) for x in ctrl["arm"]),
+                           "population_group": t["population_group"], "data_form": "missing",
                            "measure": measure, "conversion": "", "records": "", "missing": ""}
 
     def build(frame: pd.DataFrame) -> list[_ArmData]:
@@ -1403,29 +1431,35 @@ def _trial_row(t: pd.Series, stratum: str, comp: str, mg: pd.DataFrame, ctrl: pd
     if len(ctrl) > 1:
         conv.append("control arms combined (Cochrane Handbook 23.3.4)")
     crossover = t["design"] == "crossover"
+    if crossover and not missing and (binary or measure == "ROM"):
+        # Counts per treatment period count every participant twice; a paired analysis needs the
+        # discordant pairs (Elbourne et al. 2002), which no source gives.
+        missing.append("paired data of the crossover trial (per-period counts would count each participant "
+                       "twice)" if binary else "a paired ratio of means for the crossover trial")
     if not missing:
         if binary:
             row.update(ai=mg_arm.events, n1i=mg_arm.n, ci=ctrl_arm.events, n2i=ctrl_arm.n,
-                       bi=mg_arm.n - mg_arm.events, di=ctrl_arm.n - ctrl_arm.events)  # type: ignore[operator]
-            if crossover:
-                conv.append("crossover analysed as parallel groups (counts per treatment period)")
+                       bi=mg_arm.n - mg_arm.events, di=ctrl_arm.n - ctrl_arm.events,  # type: ignore[operator]
+                       n_participants=mg_arm.n + ctrl_arm.n)  # type: ignore[operator]
             row["data_form"] = "arms"
-        elif crossover and crossover_corr is not None:
+        elif crossover:
             res = conversions.crossover_md(mg_arm.mean, mg_arm.sd, ctrl_arm.mean, ctrl_arm.sd, mg_arm.n,
                                            corr=crossover_corr, study=tid)
-            row.update(yi=float(res.yi), vi=float(res.vi), estimate=float(res.yi),
-                       ci_lower=float(res.yi) - 1.959963984540054 * math.sqrt(float(res.vi)),
-                       ci_upper=float(res.yi) + 1.959963984540054 * math.sqrt(float(res.vi)))
-            conv.append(f"{res.conversion} (assumed correlation {crossover_corr:g})")
+            yi, vi = float(res.yi), float(res.vi)
+            if measure == "SMD":
+                s2 = (float(mg_arm.sd) ** 2 + float(ctrl_arm.sd) ** 2) / 2
+                yi = yi / math.sqrt(s2)
+                vi = float(res.sd_diff) ** 2 / (float(mg_arm.n) * s2) + yi ** 2 / (2 * float(mg_arm.n))
+            half = 1.959963984540054 * math.sqrt(vi)
+            row.update(yi=yi, vi=vi, estimate=yi, ci_lower=yi - half, ci_upper=yi + half,
+                       n_participants=mg_arm.n)
+            conv.append(f"crossover_paired (paired analysis of a crossover trial, assumed within-patient "
+                        f"correlation {crossover_corr:g}; each participant counted once)")
             row["data_form"] = "contrast"
-            if measure != "MD":
-                conv.append(f"paired mean difference given as yi for measure {measure}")
         else:
             row.update(m1i=mg_arm.mean, sd1i=mg_arm.sd, n1i=mg_arm.n,
-                       m2i=ctrl_arm.mean, sd2i=ctrl_arm.sd, n2i=ctrl_arm.n)
-            if crossover:
-                conv.append("crossover_md_parallel (crossover analysed as parallel groups; correlation not "
-                            "reported)")
+                       m2i=ctrl_arm.mean, sd2i=ctrl_arm.sd, n2i=ctrl_arm.n,
+                       n_participants=mg_arm.n + ctrl_arm.n)  # type: ignore[operator]
             row["data_form"] = "arms"
     elif use_contrasts and len(mg) == 1 and len(ctrl) == 1:
         hit = _from_contrast(contrasts, tid, outcome, timepoint, str(mg["arm"].iloc[0]),
@@ -1433,6 +1467,8 @@ def _trial_row(t: pd.Series, stratum: str, comp: str, mg: pd.DataFrame, ctrl: pd
         if hit is not None:
             row.update(yi=hit["yi"], vi=hit["vi"], estimate=hit["estimate"], ci_lower=hit["ci_lower"],
                        ci_upper=hit["ci_upper"])
+            if mg_arm.n is not None and ctrl_arm.n is not None:
+                row["n_participants"] = mg_arm.n if crossover else mg_arm.n + ctrl_arm.n
             conv = hit["conversion"]
             records = hit["records"]
             missing = []
