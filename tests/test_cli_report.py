@@ -30,11 +30,11 @@ def run(args, capsys):
     return code, out.out, out.err
 
 
-def _usable(outcome, timepoint, measure, route):
-    """The first analysis-ready row with usable numbers, straight from mgmeta.review.data."""
+def _usable(outcome, timepoint, measure, route, comparison="placebo", comparator="placebo"):
+    """The analysis-ready rows with usable arm numbers, straight from mgmeta.review.data."""
     from mgmeta.review.data import analysis_data
-    frame = analysis_data(outcome, timepoint, measure=measure, route=route,
-                          comparison=["placebo", "add-on", "active"])
+    frame = analysis_data(outcome, timepoint, measure=measure, route=route, comparison=comparison,
+                          comparator=comparator)
     return frame[frame["data_form"] == "arms"]
 
 
@@ -50,11 +50,11 @@ def test_pool_help(capsys):
 def test_pool_prints_the_summary(capsys):
     rows = _usable("rescue_medication", "30min", "OR", "iv")
     assert len(rows) == 1
-    code, out, err = run(["pool", "rescue_medication", "30min", "--route", "iv", "-c", "placebo", "-c", "add-on",
-                          "-c", "active"], capsys)
+    code, out, err = run(["pool", "rescue_medication", "30min", "-c", "iv-placebo"], capsys)
     assert code == 0, err
-    assert "Rescue medication" in out and "(k = 1)" in out and "Exponentiated (OR)" in out
-    assert str(rows["study"].iloc[0]) in out or "one trial" in out
+    # one trial is one sentence, named with its comparison, not a model printout
+    assert "IV magnesium vs placebo: Rescue medication at 30 min" in out and "one trial" in out
+    assert str(rows["study"].iloc[0]) in out and "odds ratio" in out
 
 
 def test_pool_json_matches_the_data(capsys):
@@ -62,7 +62,7 @@ def test_pool_json_matches_the_data(capsys):
     rows = _usable("rescue_medication", "30min", "OR", "iv")
     es = mgmeta.effect_sizes("OR", ai=rows["ai"], n1i=rows["n1i"], ci=rows["ci"], n2i=rows["n2i"])
     code, out, _ = run(["pool", "rescue_medication", "30min", "--route", "iv", "--measure", "or",
-                        "-c", "placebo", "-c", "add-on", "-c", "active", "--format", "json"], capsys)
+                        "--format", "json"], capsys)
     assert code == 0
     summary = json.loads(out)
     assert summary["k"] == 1 and summary["measure"] == "OR"
@@ -72,18 +72,18 @@ def test_pool_json_matches_the_data(capsys):
 
 def test_pool_csv_and_forest(capsys, tmp_path):
     target = tmp_path / "forest.png"
-    code, out, err = run(["pool", "pain_score", "60min", "--route", "iv", "-c", "active", "--measure", "MD",
+    code, out, err = run(["pool", "pain_score", "60min", "-c", "iv-active-dexamethasone-metoclopramide",
                           "--format", "csv", "--forest", str(target)], capsys)
     assert code == 0, err
     header = out.splitlines()[0].split(",")
-    assert header[:3] == ["outcome", "timepoint", "measure"]
+    assert header[:2] == ["comparison", "comparison_id"] and "measure" in header
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_pool_nothing_to_pool_exits_1(capsys):
     frame = _usable("pain_relief", "30min", "OR", "iv")
     assert frame.empty  # no trial gives usable counts at 30 min (see the data overview)
-    code, out, err = run(["pool", "pain_relief", "30min", "--route", "iv", "-c", "placebo"], capsys)
+    code, out, err = run(["pool", "pain_relief", "30min", "-c", "iv-placebo"], capsys)
     assert code == 1
     assert "no trial reports usable numbers" in err
 
@@ -93,9 +93,11 @@ def test_pool_bad_input_exits_2(capsys, tmp_path):
     assert code == 2 and "unknown outcome" in err
     code, _, err = run(["pool", "rescue_medication", "30min", "--exclude", "nosuchtrial"], capsys)
     assert code == 2 and "nosuchtrial" in err
-    code, _, err = run(["pool", "rescue_medication", "30min", "--route", "iv", "-c", "placebo", "-c", "add-on",
+    code, _, err = run(["pool", "rescue_medication", "30min", "-c", "iv-placebo",
                         "--forest", str(tmp_path / "forest.txt")], capsys)
     assert code == 2 and ".png" in err
+    code, _, err = run(["pool", "rescue_medication", "30min", "-c", "iv-nothing"], capsys)
+    assert code == 2 and "unknown comparison" in err and "iv-placebo" in err
     assert run(["pool", "rescue_medication", "30min", "--measure", "XYZ"], capsys)[0] == 2
     assert run(["pool"], capsys)[0] == 2
 

@@ -1,184 +1,226 @@
-"""The magnesium analyses of mgmeta.review.outcomes: one outcome from data/ to a fitted model,
-the catalogue, the reproduction table and the summary of findings."""
+"""One outcome of one comparison, from data/ to a fitted model (mgmeta.review.outcomes).
+
+The review's rules are tested here: one comparator per analysis, crossover trials counted once, shared arms
+split, conversions footnoted, one measure per outcome and comparison, and what is run at few studies.
+"""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import math
 
 import numpy as np
 import pytest
 
-from mgmeta.review import outcomes
+import mgmeta
 from mgmeta.errors import DataError
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
-
-
-def _usable_rows(outcome, timepoint, measure, route, comparison):
-    from mgmeta.review.data import analysis_data
-    frame = analysis_data(outcome, timepoint, measure=measure, route=route, comparison=comparison)
-    return frame[frame["data_form"] == "arms"]
+from mgmeta.review import comparisons as cmp
+from mgmeta.review import outcomes
+from mgmeta.review.data import analysis_data
 
 
-def _data_with_published(tmp_path, rows, links):
-    import csv
-    data = tmp_path / "data"
-    shutil.copytree(DATA, data)
-    for name, new in (("published.csv", rows), ("published_trials.csv", links)):
-        with open(data / name, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames
-        with open(data / name, "a", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=fields)
-            for r in new:
-                w.writerow({f: r.get(f, "") for f in fields})
-    return data
+# ---- comparisons ----------------------------------------------------------------------------------
+
+def test_every_comparison_has_one_comparator_and_words():
+    comps = cmp.comparisons()
+    ids = [c.id for c in comps]
+    assert len(ids) == len(set(ids))
+    assert "iv-placebo" in ids and "iv-active-metoclopramide" in ids and "iv-active-prochlorperazine" in ids
+    assert "oral-active-sodium-valproate" in ids and "oral-add-on-propranolol" in ids
+    for c in comps:
+        assert "_" not in c.label and " vs " in c.label
+    # Shahrami 2015 (dexamethasone + metoclopramide) and Kandil 2021 are never in one comparison
+    assert not any({"shahrami2015", "kandil2021"} <= set(c.trials) for c in comps)
+    # Kandil's two control arms make two comparisons
+    assert [c.id for c in comps if "kandil2021" in c.trials] == ["iv-active-metoclopramide",
+                                                                   "iv-active-prochlorperazine"]
+    assert cmp.get_comparison("IV magnesium vs placebo").id == "iv-placebo"
+    with pytest.raises(DataError, match="unknown comparison"):
+        cmp.get_comparison("iv-nothing")
+    # excluded studies (non-randomized, combination products) make no comparison by default
+    assert "iv-active-sumatriptan" not in ids
+    assert "iv-active-sumatriptan" in [c.id for c in cmp.comparisons(include_excluded=True)]
+
+
+def test_a_pool_holds_one_comparator_only():
+    for comp in cmp.comparisons("iv"):
+        pool = outcomes.pool_outcome("pain_score", ["60min", "120min"], comparison=comp)
+        if pool.result is None:
+            continue
+        assert set(pool.data["comparator"]) == {comp.comparator}
+        assert pool.title.startswith(comp.label)
 
 
 def test_pool_outcome_matches_effect_sizes_and_meta_analysis():
-    import mgmeta
-    comp = ["placebo", "add-on", "active"]
-    pool = outcomes.pool_outcome("pain_score", ["60min", "120min"], measure="MD", route="iv", comparison=comp,
-                               method="REML", test="knha")
-    rows = _usable_rows("pain_score", "60min", "MD", "iv", comp)
-    assert pool.k >= 1 and set(rows["trial_id"]) <= set(pool.data["trial_id"])
-    es = mgmeta.effect_sizes("MD", m1i=pool.data["m1i"], sd1i=pool.data["sd1i"], n1i=pool.data["n1i"],
-                             m2i=pool.data["m2i"], sd2i=pool.data["sd2i"], n2i=pool.data["n2i"],
-                             labels=list(pool.data["study"]))
+    pool = outcomes.pool_outcome("pain_score", ["20min", "60min"], comparison="iv-active-dexamethasone-metoclopramide",
+                                 method="REML", test="knha")
+    assert pool.k >= 1
+    d = pool.data
+    es = mgmeta.effect_sizes(pool.measure, m1i=d["m1i"].to_numpy(), sd1i=d["sd1i"].to_numpy(),
+                             n1i=d["n1i"].to_numpy(), m2i=d["m2i"].to_numpy(), sd2i=d["sd2i"].to_numpy(),
+                             n2i=d["n2i"].to_numpy(), labels=list(d["study"]))
     assert list(pool.effects["yi"]) == list(es["yi"])
-    if pool.k == 1:
-        assert pool.result.method == "EE" and "one trial" in " ".join(pool.notes)
-    else:
+    if pool.k > 1:
         ref = mgmeta.meta_analysis(es, method="REML", test="knha")
         assert pool.result.estimate == ref.estimate and pool.result.tau2 == ref.tau2
-    # a window: each trial contributes the first time point it reports usable numbers for
+        assert pool.p_test == f"Hartung-Knapp t-test, {pool.k - 1} df"
     assert (pool.data.groupby("trial_id")["timepoint"].count() == 1).all()
-    first = pool.data.set_index("trial_id")["timepoint"]
-    for tid in rows["trial_id"]:
-        assert first[tid] == "60min"
-    summary = pool.summary()
-    assert summary["k"] == pool.k and summary["measure"] == "MD"
-    assert summary["studies"] == "; ".join(pool.data["study"])
 
 
-def test_pool_outcome_sign_reverses_outcomes_of_opposite_direction():
-    comp = ["placebo", "add-on", "active"]
-    pool = outcomes.pool_outcome(["pain_score", "pain_improvement"], ["120min", "90min", "60min", "final"],
-                               measure="SMD", route="iv", comparison=comp, allow_assumptions=True)
-    if pool.effects is None:
-        pytest.skip("no usable trial")  # pragma: no cover - the shipped data have some
-    flipped = pool.effects["sign_reversed"] if "sign_reversed" in pool.effects else []
-    for i, row in pool.data.iterrows():
-        assert bool(flipped[i] if len(flipped) else False) == (row["outcome"] == "pain_improvement")
-    plain = outcomes.pool_outcome("pain_improvement", "60min", measure="SMD", route="iv", comparison=comp)
-    if plain.effects is not None and "pain_improvement" in set(pool.data["outcome"]):
-        tid = plain.data["trial_id"].iloc[0]
-        here = pool.effects.loc[pool.data["trial_id"] == tid, "yi"].iloc[0]
-        assert here == -plain.effects["yi"].iloc[0]
+def test_single_trial_is_one_sentence():
+    pool = outcomes.pool_outcome("rescue_medication", "30min", comparison="iv-placebo")
+    assert pool.k == 1 and pool.result.method == "EE"
+    s = pool.sentence()
+    assert s.startswith("Rescue medication at 30 min (IV magnesium vs placebo): one trial (Cete 2005")
+    assert "odds ratio" in s and "z-test (single trial)" in s
+    assert "Q(df" not in str(pool)
 
 
 def test_pool_outcome_without_usable_numbers_and_bad_input():
-    pool = outcomes.pool_outcome("pain_relief", "30min", measure="OR", route="iv", comparison="placebo")
+    pool = outcomes.pool_outcome("pain_relief", "30min", comparison="iv-placebo")
     assert pool.result is None and pool.k == 0 and len(pool.incomplete) >= 1
     assert "no trial reports usable numbers" in str(pool)
     assert pool.summary()["estimate"] is None
     with pytest.raises(DataError, match="nothing to plot"):
         pool.forest()
     with pytest.raises(DataError, match="measure"):
-        outcomes.pool_outcome("pain_relief", "30min", measure="HR")
+        outcomes.pool_outcome("pain_relief", "30min", comparison="iv-placebo", measure="HR")
     with pytest.raises(DataError, match="unknown outcome"):
-        outcomes.pool_outcome("no_such_outcome", "30min", measure="OR")
+        outcomes.pool_outcome("no_such_outcome", "30min", comparison="iv-placebo")
+    with pytest.raises(DataError, match="comparison"):
+        outcomes.pool_outcome("pain_relief", "30min", comparison="nonsense-comparison")
     with pytest.raises(DataError):
-        outcomes.pool_outcome("pain_relief", [], measure="OR")
+        outcomes.pool_outcome("pain_relief", [], comparison="iv-placebo")
 
 
-def test_analysis_catalogue_counts_usable_trials():
-    cat = outcomes.analysis_catalogue("iv", ["placebo", "add-on", "active"])
-    assert {"outcome", "timepoint", "measure", "trials_usable", "trials_incomplete"} <= set(cat.columns)
+# ---- unit of analysis -------------------------------------------------------------------------------
+
+def test_crossover_trial_counts_its_63_participants_once():
+    # Karimi 2019: 63 analysed, each received both treatments (Cochrane Handbook 23.2; Elbourne 2002)
+    pool = outcomes.pool_outcome("attack_frequency", "end_of_treatment", comparison="oral-active-sodium-valproate")
+    assert pool.participants == 63
+    assert pool.summary()["participants"] == 63
+    row = pool.data.set_index("trial_id").loc["karimi2019"]
+    assert row["data_form"] == "contrast"
+    sd_diff2 = 1.18 ** 2 + 1.27 ** 2 - 2 * 0.5 * 1.18 * 1.27
+    assert pool.result.estimate == pytest.approx(0.45)
+    assert pool.result.vi[0] == pytest.approx(sd_diff2 / 63, rel=1e-12)
+    assert "correlation 0.5 assumed" in " ".join(pool.footnotes.values())
+    # the sensitivity range over the assumed correlation
+    ses = [outcomes.pool_outcome("attack_frequency", "end_of_treatment", comparison="oral-active-sodium-valproate",
+                                 crossover_corr=r).result.se for r in (0.0, 0.5, 0.8)]
+    assert ses[0] > ses[1] > ses[2]
+
+
+def test_handbook_crossover_example():
+    # Cochrane Handbook 23.2.7.3 worked example (16.4.6.4 in version 5.1): means 7.0 (SD 2.38) vs 6.5
+    # (SD 2.21), 10 participants, correlation 0.68 -> MD 0.5, SE 0.583.
+    from mgmeta.conversions import crossover_md
+    res = crossover_md(7.0, 2.38, 6.5, 2.21, 10, corr=0.68)
+    assert res.yi == pytest.approx(0.5) and round(float(res.se), 3) == 0.583
+
+
+def test_multi_arm_shared_arm_is_split_across_comparators():
+    # Kandil 2021 compares one magnesium arm with prochlorperazine and with metoclopramide: shown together,
+    # the magnesium arm's 61 patients are split 30.5/30.5 (Cochrane Handbook 23.3.4), so 157 people count once.
+    across = outcomes.pool_across_comparators("pain_improvement", "60min", route="iv")
+    rows = [(p.comparison.id, r) for p in across.pools for _, r in p.data.iterrows() if r["trial_id"] == "kandil2021"]
+    assert {c for c, _ in rows} == {"iv-active-metoclopramide", "iv-active-prochlorperazine"}
+    for _, r in rows:
+        assert r["n1i"] == pytest.approx(61 / 2)
+        assert "shared arm split" in r["conversion"]
+    assert sum(r["n_participants"] for _, r in rows) == pytest.approx(157)
+    assert across.subgroups is not None and across.subgroups.df == len(across.pools) - 1
+    # no estimate across comparators: the subgroups carry the test for subgroup differences
+    assert "not pooled" in across.title
+
+
+def test_split_binary_shared_arm_divides_events_too():
+    frame = analysis_data("rescue_medication", "30min", measure="OR", comparison=["placebo"], comparator="placebo")
+    assert len(frame)
+    across = outcomes.pool_across_comparators("rescue_medication", "30min", route="iv")
+    cete = [r for p in across.pools for _, r in p.data.iterrows() if r["trial_id"] == "cete2005"]
+    assert len(cete) == 2  # vs placebo and vs metoclopramide, one magnesium arm of 36
+    for r in cete:
+        assert r["n1i"] == pytest.approx(18) and r["ai"] == pytest.approx(8)
+
+
+# ---- conversions as footnotes -------------------------------------------------------------------------
+
+def test_converted_numbers_carry_markers():
+    pool = outcomes.pool_outcome("pain_improvement", "60min", comparison="iv-active-prochlorperazine")
+    kandil = pool.data.set_index("trial_id").loc["kandil2021"]
+    assert kandil["marker"]
+    text = pool.footnotes[kandil["marker"].split(",")[0]]
+    assert "median" in text and "interquartile range" in text and "Luo" in text
+    assert f"{kandil['study']} ({kandil['marker']})" in pool.summary()["studies"]
+    derived = outcomes.pool_outcome("rescue_medication", "30min", comparison="iv-placebo")
+    assert derived.markers == ["a"] and "percentage" in derived.footnotes["a"]
+
+
+def test_conversion_footnotes_letters_in_order():
+    markers, notes = outcomes.conversion_footnotes(["", "contrast_from_ci", "sd_from_se; contrast_from_ci"])
+    assert markers == ["", "a", "a,b"]
+    assert notes["a"].startswith("Effect and its standard error") and notes["b"].startswith("SD computed")
+
+
+# ---- one measure per outcome and comparison ---------------------------------------------------------
+
+def test_one_measure_per_outcome_and_comparison_at_every_time_point():
+    comp = "iv-active-dexamethasone-metoclopramide"
+    measures = {outcomes.pool_outcome("pain_score", tp, comparison=comp).measure for tp in ("20min", "60min", "120min")}
+    assert len(measures) == 1
+    assert outcomes.choose_measure("attack_frequency", "oral-placebo") == "MD"
+    assert outcomes.choose_measure("rescue_medication", "iv-placebo") == "OR"
+    # a scale the source does not state cannot be assumed equal to another: SMD
+    assert outcomes.choose_measure("severity", "oral-placebo") == "SMD"
+
+
+# ---- few studies ------------------------------------------------------------------------------------
+
+def test_small_study_tests_and_intervals_wait_for_enough_studies():
+    pool = outcomes.pool_outcome("rescue_medication", "30min", comparison="iv-placebo")
+    assert pool.small_study_status() == "not assessed: 1 study (at least 10 needed)"
+    assert pool.heterogeneity_ci() is None and pool.bayesian() is None
+
+
+def _two_trial_pool():
+    """An OutcomePool of two made-up trials (no comparison of the shipped data has two with numbers)."""
+    import pandas as pd
+    es = mgmeta.effect_sizes("MD", m1i=[4.0, 5.0], sd1i=[2.0, 2.5], n1i=[30, 40], m2i=[5.0, 5.5],
+                             sd2i=[2.2, 2.4], n2i=[31, 38], labels=["A 2001", "B 2002"])
+    res = mgmeta.meta_analysis(es, method="REML", test="knha")
+    data = pd.DataFrame({"trial_id": ["a", "b"], "study": ["A 2001", "B 2002"], "data_form": "arms",
+                         "sd1i": [2.0, 2.5], "sd2i": [2.2, 2.4], "n_participants": [61, 78], "marker": "",
+                         "population": "Adults with migraine", "outcome": "pain_score"})
+    return outcomes.OutcomePool("pain_score", "60min", "MD", cmp.get_comparison("iv-placebo"), ("placebo",), "iv",
+                                data, data.iloc[0:0], (), es, res, (), {})
+
+
+def test_bayesian_estimate_beside_reml_for_two_to_four_studies():
+    pool = _two_trial_pool()
+    bayes = pool.bayesian()
+    # half-normal prior on tau, scale 0.5 within-group SDs for an MD (Röver et al. 2021)
+    assert bayes is not None and bayes.tau_prior.scale == pytest.approx(0.5 * np.median([2.0, 2.5, 2.2, 2.4]))
+    ref = mgmeta.bayesian_meta_analysis(pool.result, tau_prior="half-normal", tau_scale=pool.tau_prior_scale)
+    s = pool.summary()
+    assert s["bayes_estimate"] == pytest.approx(ref.mu.median)
+    assert s["bayes_ci_lower"] < s["bayes_estimate"] < s["bayes_ci_upper"]
+    assert s["method"] == "REML, Hartung-Knapp" and s["p_test"] == "Hartung-Knapp t-test, 1 df"
+    assert pool.small_study_status() == "not assessed: 2 studies (at least 10 needed)"
+    assert pool.heterogeneity_ci() is None  # from 3 studies
+    assert pool.participants == 139
+
+
+def test_catalogue_of_a_comparison():
+    cat = outcomes.analysis_catalogue("iv-placebo")
+    assert set(cat["comparison"]) == {"IV magnesium vs placebo"}
     assert not (cat["timepoint"] == "baseline").any() and not (cat["outcome"] == "participants").any()
     for row in cat[cat["trials_usable"] > 0].itertuples():
-        pool = outcomes.pool_outcome(row.outcome, row.timepoint, measure=row.measure, route="iv",
-                                   comparison=["placebo", "add-on", "active"])
-        assert pool.k == row.trials_usable
+        pool = outcomes.pool_outcome(row.outcome, row.timepoint, comparison="iv-placebo")
+        assert pool.k == row.trials_usable and pool.measure == row.measure
 
 
-def test_within_rounding():
-    assert outcomes.within_rounding(0.2349, 0.23) and outcomes.within_rounding(0.225, 0.23)
-    assert not outcomes.within_rounding(0.2351, 0.23)
-    assert outcomes.within_rounding(-9.734, -9.73) and not outcomes.within_rounding(-9.74, -9.73)
-    assert not outcomes.within_rounding(float("nan"), 0.23)
-
-
-def test_corresponding_risk_and_nnt():
-    # Cochrane Handbook 15.4.4: ACR 0.5 and OR 1 give 0.5; OR 3 at ACR 0.2 gives 0.6/1.4
-    assert outcomes.corresponding_risk(0.5, 1.0, "OR") == 0.5
-    assert outcomes.corresponding_risk(0.2, 3.0, "OR") == pytest.approx(0.6 / 1.4)
-    assert outcomes.corresponding_risk(0.4, 0.5, "RR") == pytest.approx(0.2)
-    assert outcomes.corresponding_risk(0.9, 2.0, "RR") == 1.0
-    assert outcomes.corresponding_risk(0.3, -0.1, "RD") == pytest.approx(0.2)
-    with pytest.raises(DataError):
-        outcomes.corresponding_risk(0.3, 1.0, "MD")
-
-
-def test_summary_of_findings_single_trial_equals_its_arms():
-    comp = ["placebo", "add-on", "active"]
-    pools = [outcomes.pool_outcome("rescue_medication", "30min", measure="OR", route="iv", comparison=comp),
-             outcomes.pool_outcome("pain_relief", "30min", measure="OR", route="iv", comparison="placebo")]
-    sof = outcomes.summary_of_findings(pools)
-    assert list(sof["outcome"]) == ["rescue_medication", "pain_relief"]
-    rows = pools[0].data
-    first = sof.iloc[0]
-    acr = float(rows["ci"].iloc[0] / rows["n2i"].iloc[0])
-    assert first["assumed_risk"] == pytest.approx(acr)
-    # one trial: the corresponding risk is the magnesium arm's own risk
-    assert first["corresponding_risk"] == pytest.approx(float(rows["ai"].iloc[0] / rows["n1i"].iloc[0]))
-    diff = first["corresponding_risk"] - acr
-    assert first["nnt_value"] == int(np.ceil(1 / abs(diff)))
-    assert first["nnt"].startswith("NNTB" if diff < 0 else "NNTH")  # rescue medication: fewer is better
-    assert first["studies"] == 1 and first["participants"] == int(rows["n1i"].iloc[0] + rows["n2i"].iloc[0])
-    assert sof.iloc[1]["relative_effect"] == "no usable data"
-    with pytest.raises(DataError):
-        outcomes.summary_of_findings(pools, baseline="mean")
-
-
-def test_reproduction_table_lists_every_published_result():
-    from mgmeta.review import data as mgdata
-    table = outcomes.reproduction_table()
-    published = mgdata.load_published()
-    assert list(table["result_id"]) == list(published["result_id"])
-    assert set(table["status"]) <= {outcomes.REPRODUCED, outcomes.DIFFERS, outcomes.NOT_RECOMPUTABLE}
-    assert (table["reason"].str.len() > 0).all(), "every status comes with its reason"
-    none = table[published["measure"].to_numpy() == "none"]
-    assert (none["status"] == outcomes.NOT_RECOMPUTABLE).all()
-    assert none["reason"].str.startswith("no pooled estimate was published").all()
-
-
-def test_reproduction_table_reproduced_and_differs(tmp_path):
-    """Two made-up published results on one trial with complete counts: one rounds to our numbers."""
-    import mgmeta
-    from mgmeta.review import data as mgdata
-    comp = ["placebo", "add-on", "active", "usual care"]
-    rows = _usable_rows("rescue_medication", "30min", "OR", "iv", comp)
-    tid = str(rows["trial_id"].iloc[0])
-    fit = mgmeta.meta_analysis(mgmeta.effect_sizes("OR", ai=rows["ai"], n1i=rows["n1i"], ci=rows["ci"],
-                                                   n2i=rows["n2i"]), method="EE")
-    est, lo, hi = (round(float(np.exp(v)), 2) for v in (fit.estimate, fit.ci_lower, fit.ci_upper))
-    base = {"review": "Test review", "citation": "made up for a test", "outcome": "rescue_medication",
-            "timepoint": "30 min", "data_timepoint": "30min", "comparison": "magnesium vs placebo", "route": "iv",
-            "measure": "OR", "direction": "OR < 1 favours magnesium", "ci_level": "95", "k": "1",
-            "counts_scope": "analysis",
-            "model": "fixed", "status": "reported", "source_url": "https://example.org/test",
-            "locator": "made-up table", "source_type": "abstract"}
-    new = [dict(base, result_id="test.same", estimate=est, ci_lower=lo, ci_upper=hi),
-           dict(base, result_id="test.other", estimate=round(est + 0.2, 2), ci_lower=lo, ci_upper=hi)]
-    links = [{"result_id": r["result_id"], "trial_id": tid, "basis": "stated", "notes": "test"} for r in new]
-    data = _data_with_published(tmp_path, new, links)
-    assert mgdata.validate(data) == []
-    table = outcomes.reproduction_table(path=data, profiles=("metafor", "revman5")).set_index("result_id")
-    same, other = table.loc["test.same"], table.loc["test.other"]
-    assert same["status"] == outcomes.REPRODUCED, same["reason"]
-    assert same["recomputed_estimate"] == pytest.approx(float(np.exp(fit.estimate)))
-    assert same["recomputed_k"] == 1
-    assert other["status"] == outcomes.DIFFERS and "estimate" in other["reason"]
-    assert set(table.attrs["diffs"]) >= {"test.same", "test.other"}
+def test_timepoint_labels():
+    assert outcomes.timepoint_label("30min") == "at 30 min"
+    assert outcomes.timepoint_label("month3") == "at 3 months"
+    assert outcomes.timepoint_label("end_of_treatment") == "at the end of treatment"
+    assert not math.isnan(np.float64(1.0))

@@ -276,6 +276,47 @@ def save_table(frame: Any, name: str, directory: str | os.PathLike[str]) -> Path
     return path
 
 
+# Interim display helpers (the report issue replaces them with formatted rendering): the notebooks
+# already call them by these names.
+def show_table(frame: Any, name: str, directory: str | os.PathLike[str], *, columns: Mapping[str, str] | None = None,
+               caption: str | None = None, notes: Sequence[str] | None = None, kinds: Mapping[str, str] | None = None,
+               collapse: bool | None = None) -> str:
+    """Write ``frame`` as CSV (:func:`save_table`) and display it without its index."""
+    from IPython.display import HTML, display
+
+    save_table(frame, name, directory)
+    shown = frame[list(columns)].rename(columns=dict(columns)) if columns else frame
+    text = (f"<p><b>{html.escape(caption)}</b></p>" if caption else "") + shown.to_html(index=False, na_rep="—")
+    display(HTML(text))
+    return text
+
+
+def show_figure(fig: Any, name: str, directory: str | os.PathLike[str], *, alt: str,
+                caption: str | None = None) -> Path:
+    """Write the figure (:func:`save_figure`), display it once and close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    path = save_figure(fig, name, directory)
+    display(Image(filename=str(path)))
+    plt.close(fig)
+    return path
+
+
+def what_this_means(text: str) -> None:
+    """Display the closing section of a notebook page."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"## What this means\n\n{text}"))
+
+
+def note(text: str) -> None:
+    """Display a note for the reader."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"*Note:* {text}"))
+
+
 # --------------------------------------------------------------------------
 # provenance facts
 # --------------------------------------------------------------------------
@@ -930,22 +971,24 @@ def report_command(args: argparse.Namespace) -> int:
 
 def add_pool_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the arguments of ``mgmeta pool`` to ``parser`` and return it."""
-    from mgmeta.review.outcomes import _BINARY, _CONTINUOUS, DEFAULT_COMPARISON
+    from mgmeta.review.outcomes import _BINARY, _CONTINUOUS
 
     parser.add_argument("outcome", help="outcome code of data/outcomes.csv, e.g. pain_relief")
     parser.add_argument("timepoint", help="time-point code, e.g. 30min, 120min, month3")
     parser.add_argument("--measure", "-m", default=None, type=str.upper,
-                        choices=list(_BINARY + _CONTINUOUS), help="effect measure (default: OR for events, "
-                        "MD for means in one unit, SMD otherwise)")
-    parser.add_argument("--comparison", "-c", action="append", metavar="KIND",
-                        choices=["placebo", "active", "add-on", "usual care", "unclear"],
-                        help="comparison to pool, repeatable in order of preference "
-                             f"(default: {' then '.join(DEFAULT_COMPARISON)})")
-    parser.add_argument("--route", choices=["iv", "oral"], help="keep one route only")
+                        choices=list(_BINARY + _CONTINUOUS), help="effect measure (default: the review's "
+                        "measure for the outcome and comparison: OR for events, MD for means on one scale, SMD "
+                        "otherwise)")
+    parser.add_argument("--comparison", "-c", metavar="ID",
+                        help="the comparison, e.g. iv-placebo or iv-active-metoclopramide (see "
+                             "mgmeta.review.comparisons.comparisons(); default: placebo of --route)")
+    parser.add_argument("--route", choices=["iv", "oral"], default="iv",
+                        help="route of the default comparison (default iv)")
     parser.add_argument("--method", default="REML", type=str.upper,
                         choices=["EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"],
                         help="tau² estimator (default REML)")
-    parser.add_argument("--test", default="z", choices=["z", "knha"], help="z or Hartung-Knapp (knha)")
+    parser.add_argument("--test", default="knha", choices=["z", "knha"],
+                        help="z or Hartung-Knapp (knha, the default)")
     parser.add_argument("--exclude", action="append", metavar="TRIAL_ID", help="drop a trial (repeatable)")
     parser.add_argument("--include", action="append", metavar="TRIAL_ID",
                         help="add a trial excluded by default (repeatable)")
@@ -966,24 +1009,12 @@ def pool_command(args: argparse.Namespace) -> int:
     (unknown outcome, time point, measure or trial; invalid data; unwritable
     plot file).
     """
-    from mgmeta.review.outcomes import (
-        DEFAULT_COMPARISON,
-        analysis_catalogue,
-        outcome_info,
-        pool_outcome,
-        pool_table,
-    )
     from mgmeta.errors import DataError
+    from mgmeta.review.outcomes import pool_outcome, pool_table
 
     try:
-        measure = args.measure
-        if measure is None:
-            cat = analysis_catalogue(args.route, args.comparison or DEFAULT_COMPARISON, path=args.data)
-            hit = cat[(cat["outcome"] == args.outcome) & (cat["timepoint"] == args.timepoint)]
-            measure = str(hit["measure"].iloc[0]) if len(hit) else (
-                "OR" if outcome_info(args.outcome).kind == "binary" else "MD")
-        pool = pool_outcome(args.outcome, args.timepoint, measure=measure,
-                            comparison=args.comparison or DEFAULT_COMPARISON, route=args.route,
+        pool = pool_outcome(args.outcome, args.timepoint, measure=args.measure,
+                            comparison=args.comparison or f"{args.route}-placebo",
                             method=args.method, test=args.test, include=args.include, exclude=args.exclude,
                             allow_assumptions=args.allow_assumptions, path=args.data)
     except (DataError, MgmetaError) as exc:

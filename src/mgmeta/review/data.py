@@ -1454,7 +1454,7 @@ def _trial_row(t: pd.Series, stratum: str, comp: str, mg: pd.DataFrame, ctrl: pd
             row.update(yi=yi, vi=vi, estimate=yi, ci_lower=yi - half, ci_upper=yi + half,
                        n_participants=mg_arm.n)
             conv.append(f"crossover_paired (paired analysis of a crossover trial, assumed within-patient "
-                        f"correlation {crossover_corr:g}; each participant counted once)")
+                        f"correlation {crossover_corr:g}, each participant counted once)")
             row["data_form"] = "contrast"
         else:
             row.update(m1i=mg_arm.mean, sd1i=mg_arm.sd, n1i=mg_arm.n,

@@ -1,16 +1,32 @@
-"""One outcome from the trial data, end to end: what the notebooks and ``mgmeta pool`` run.
+"""One outcome of one comparison, from the trial data to a fitted model.
 
-The orchestration of the magnesium analyses, from ``data/`` through
-:func:`mgmeta.review.data.analysis_data` and :func:`mgmeta.effect_sizes` to
-:func:`mgmeta.meta_analysis`: pooling one outcome and time point (or a time
-window), the catalogue of what the trials report, the published-vs-recomputed
-reproduction table (with :func:`mgmeta.reproduce`), and the summary-of-findings
-table (assumed and corresponding risks per 1000, NNT; Cochrane Handbook 15.4.4
-and GRADE).
+The review is organised as a Cochrane review: comparison
+(:mod:`mgmeta.review.comparisons`) -> outcome -> time point. :func:`pool_outcome`
+reads the analysis-ready rows of one comparison (:func:`mgmeta.review.data.analysis_data`,
+every conversion recorded), computes the effect sizes (:func:`mgmeta.effect_sizes`)
+and fits :func:`mgmeta.meta_analysis`. The rules a reviewer would write in the
+protocol live here, once:
+
+- **one measure per outcome and comparison** (:func:`choose_measure`): odds
+  ratios for events; the mean difference when every trial of the comparison
+  reports the outcome on the same stated scale, at any time point, else the
+  standardized mean difference (Cochrane Handbook 6.5.1 and 10.5.2);
+- **unit of analysis** (Cochrane Handbook chapter 23): crossover trials enter
+  paired, each participant once; an arm that two comparisons share is split
+  between them when both appear in one analysis (:func:`pool_across_comparators`);
+- **conversions flagged**: every number resting on a conversion carries a
+  footnote marker (:func:`conversion_footnotes`), drawn in the forest plot row
+  and printed in tables;
+- **few studies** (Cochrane Handbook 10.10.4 and 13.3.5): heterogeneity
+  intervals and estimator comparisons only from 3 studies; small-study tests
+  only from 10; for 2 to 4 studies a Bayesian random-effects estimate with a
+  weakly informative half-normal prior on tau (Röver et al. 2021) beside
+  REML with the Hartung-Knapp test.
 """
 from __future__ import annotations
 
 import html
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -18,11 +34,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgmeta.errors import DataError
+from mgmeta.review.comparisons import CLASS_ORDER, Comparison, get_comparison, population_subgroup
+from mgmeta.review.data import ASSUMED_CROSSOVER_CORR
 
-#: Comparisons pooled by default: magnesium against placebo, or added to a treatment both arms get.
+#: Comparison classes of the published reviews' pools (reproduction only; the review never mixes them).
 DEFAULT_COMPARISON = ("placebo", "add-on")
 _BINARY = ("OR", "RR", "RD", "PETO")
 _CONTINUOUS = ("MD", "SMD", "ROM")
+_RATIO = ("OR", "RR", "PETO", "ROM")
+#: Fewest studies for a heterogeneity interval or an estimator comparison, for small-study tests, and the
+#: range (inclusive, exclusive) where a Bayesian estimate is shown beside REML + HKSJ.
+MIN_K_HETEROGENEITY = 3
+MIN_K_SMALL_STUDY = 10
+BAYES_K = (2, 5)
+#: Half-normal prior scale on tau for log ratios and SMDs (Röver et al. 2021); for MDs it is this many
+#: within-group SDs (the same prior on the standardized scale).
+TAU_PRIOR_SCALE = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,12 +67,12 @@ OUTCOMES: dict[str, OutcomeInfo] = {
     "pain_diminished": OutcomeInfo("Pain diminished", "binary", True),
     "symptoms_resolved": OutcomeInfo("Symptoms resolved", "binary", True),
     "pain_relief": OutcomeInfo("Pain relief", "binary", True),
-    "pain_relief_50": OutcomeInfo("Pain relief of 50 % or more", "binary", True),
-    "pain_improvement": OutcomeInfo("Pain improvement", "binary", True),
+    "pain_relief_50": OutcomeInfo("Pain relief of 50% or more", "binary", True),
+    "pain_improvement": OutcomeInfo("Pain improvement", "continuous", True),
     "pain_reduction": OutcomeInfo("Pain reduction", "continuous", True),
     "normal_function": OutcomeInfo("Return to normal function", "binary", True),
     "no_recurrence": OutcomeInfo("No recurrence", "binary", True),
-    "responders_50": OutcomeInfo("Responders (50 % fewer attacks)", "binary", True),
+    "responders_50": OutcomeInfo("Responders (50% fewer attacks)", "binary", True),
     "rescue_medication": OutcomeInfo("Rescue medication", "binary", False),
     "adverse_events": OutcomeInfo("Adverse events", "binary", False),
     "ae_flushing": OutcomeInfo("Flushing", "binary", False),
@@ -58,7 +85,7 @@ OUTCOMES: dict[str, OutcomeInfo] = {
     "attack_frequency": OutcomeInfo("Attack frequency", "continuous", False),
     "migraine_days": OutcomeInfo("Migraine days", "continuous", False),
     "headache_days": OutcomeInfo("Headache days", "continuous", False),
-    "severity": OutcomeInfo("Attack severity (intensity)", "continuous", False),
+    "severity": OutcomeInfo("Attack severity", "continuous", False),
     "duration": OutcomeInfo("Attack duration", "continuous", False),
     "hit6": OutcomeInfo("HIT-6 score", "continuous", False),
     "hit6_change": OutcomeInfo("Change in HIT-6 score", "continuous", False),
@@ -66,11 +93,38 @@ OUTCOMES: dict[str, OutcomeInfo] = {
     "vep_p1_amplitude": OutcomeInfo("VEP P1 amplitude", "continuous", False),
 }
 _NOT_ANALYSED_TIMEPOINTS = {"baseline", "randomized", "enrolled", "excluded", "analysed", "completed"}
+_NOT_ANALYSED_OUTCOMES = {"participants", "age", "female"}
+_TIMEPOINT_WORDS = {"ed_stay": "during the ED stay", "final": "at the end of observation",
+                    "end_of_treatment": "at the end of treatment", "treatment_period": "during treatment",
+                    "baseline": "at baseline"}
 
 
 def outcome_info(outcome: str) -> OutcomeInfo:
     """The label and good direction of an outcome code (unknown codes: binary, lower is better)."""
     return OUTCOMES.get(outcome, OutcomeInfo(outcome.replace("_", " ").capitalize(), "binary", False))
+
+
+def timepoint_label(tp: str) -> str:
+    """A time-point code in words: ``30min`` -> ``at 30 min``, ``month3`` -> ``at 3 months``.
+
+    >>> timepoint_label("24h"), timepoint_label("wk12"), timepoint_label("ed_stay")
+    ('at 24 h', 'at week 12', 'during the ED stay')
+    """
+    if tp in _TIMEPOINT_WORDS:
+        return _TIMEPOINT_WORDS[tp]
+    m = re.fullmatch(r"(\d+)(min|h)", tp)
+    if m:
+        return f"at {m.group(1)} {m.group(2)}"
+    m = re.fullmatch(r"month(\d+)", tp)
+    if m:
+        return f"at {m.group(1)} month{'s' if m.group(1) != '1' else ''}"
+    m = re.fullmatch(r"wk(\d+)", tp)
+    if m:
+        return f"at week {m.group(1)}"
+    m = re.fullmatch(r"wk(\d+)-(\d+)", tp)
+    if m:
+        return f"in weeks {m.group(1)}-{m.group(2)}"
+    return tp.replace("_", " ")
 
 
 def _timepoint_key(tp: str) -> tuple[int, float, str]:
@@ -84,15 +138,121 @@ def _timepoint_key(tp: str) -> tuple[int, float, str]:
     return (2, 0.0, tp)
 
 
-def _favours(outcome: str, measure: str) -> tuple[str, str]:
-    """Labels (left, right) of the line of no effect: magnesium is arm 1, effects are mg minus/over control."""
-    good_high = outcome_info(outcome).higher_is_better
-    return ("control", "magnesium") if good_high else ("magnesium", "control")
+# --------------------------------------------------------------------------
+# conversions as footnotes
+# --------------------------------------------------------------------------
 
+_MEDIAN_METHODS = {"": "Luo et al. 2018 for the mean, Wan et al. 2014 for the SD", "_wan": "Wan et al. 2014",
+                   "_hozo": "Hozo et al. 2005"}
+
+
+def _footnote(step: str) -> str | None:
+    """The footnote of one conversion step of ``analysis_data``'s ``conversion`` column (None: no footnote)."""
+    m = re.search(r"mean_sd_from_median_(range_iqr|iqr|range)(_wan|_hozo)?", step)
+    if m:
+        what = {"iqr": "interquartile range", "range": "range", "range_iqr": "range and interquartile range"}
+        return (f"Mean and SD estimated from the median and {what[m.group(1)]} "
+                f"({_MEDIAN_METHODS[m.group(2) or '']})")
+    if "count_from_percent" in step or "events_from_percent" in step:
+        return "Events derived from the reported percentage"
+    if "sd_from_se" in step:
+        return "SD computed from the reported standard error"
+    if "contrast_from_ci" in step:
+        return "Effect and its standard error taken from the reported estimate and confidence interval"
+    m = re.search(r"crossover_paired.*correlation ([0-9.]+)", step)
+    if m:
+        return f"Crossover trial analysed paired, each participant once; within-patient correlation {m.group(1)} assumed"
+    if "arms combined" in step:
+        return "Arms of the same comparison combined into one group (Cochrane Handbook 23.3.4)"
+    if "shared arm split" in step:
+        return "Arm shared with another comparison in this analysis: its participants (and events) split between them (Cochrane Handbook 23.3.4)"
+    if "sign reversed" in step:
+        return "Scale reversed so that every outcome points the same way (Cochrane Handbook 10.5.2)"
+    return None
+
+
+def conversion_footnotes(conversions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Footnote markers for rows whose numbers rest on a conversion, as RevMan prints them.
+
+    Parameters
+    ----------
+    conversions : sequence of str
+        One ``"; "``-separated conversion string per row (the ``conversion``
+        column of :func:`mgmeta.review.data.analysis_data`).
+
+    Returns
+    -------
+    markers : list of str
+        Per row, its markers (``"a"``, ``"a,b"`` or ``""``), letters given in
+        order of first appearance.
+    footnotes : dict
+        Marker -> footnote text.
+
+    Examples
+    --------
+    >>> conversion_footnotes(["", "mean_sd_from_median_iqr", "contrast_from_ci; mean_sd_from_median_iqr"])[0]
+    ['', 'a', 'a,b']
+    """
+    texts: dict[str, str] = {}
+    markers = []
+    for conv in conversions:
+        mine = []
+        for step in str(conv or "").split("; "):
+            note = _footnote(step)
+            if note is None:
+                continue
+            if note not in texts:
+                texts[note] = "abcdefghijklmnopqrstuvwxyz"[len(texts)]
+            if texts[note] not in mine:
+                mine.append(texts[note])
+        markers.append(",".join(sorted(mine)))
+    return markers, {m: t for t, m in texts.items()}
+
+
+# --------------------------------------------------------------------------
+# one measure per outcome and comparison
+# --------------------------------------------------------------------------
+
+def choose_measure(outcome: str | Sequence[str], comparison: str | Comparison, *,
+                   path: str | os.PathLike[str] | None = None) -> str:
+    """The review's effect measure for an outcome in a comparison, the same at every time point.
+
+    Events: the odds ratio. Means: the mean difference when every trial of
+    the comparison reports the outcome(s) on the same stated scale (at any
+    time point), else the standardized mean difference (Cochrane Handbook
+    6.5.1.2 and 10.5.2). A scale the source does not state ("scale not
+    stated") counts as different from every other, so it gets the SMD.
+
+    Examples
+    --------
+    >>> choose_measure("attack_frequency", "oral-placebo")
+    'MD'
+    >>> choose_measure("rescue_medication", "iv-placebo")
+    'OR'
+    """
+    from mgmeta.review import data as mgdata
+
+    ocs = [outcome] if isinstance(outcome, str) else list(outcome)
+    comp = get_comparison(comparison, path=path)
+    if outcome_info(ocs[0]).kind == "binary":
+        return "OR"
+    recs = mgdata.load_outcomes(path)
+    recs = recs[recs["outcome"].isin(ocs) & recs["trial_id"].isin(comp.trials)
+                & recs["quantity"].isin(["mean", "median", "sd", "se", "q1", "q3"])
+                & ~recs["timepoint"].isin(_NOT_ANALYSED_TIMEPOINTS)]
+    units = set(recs["unit"].dropna())
+    if len(units) == 1 and "not stated" not in next(iter(units)):
+        return "MD"
+    return "SMD"
+
+
+# --------------------------------------------------------------------------
+# the pooled analysis of one outcome
+# --------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
 class OutcomePool:
-    """A meta-analysis of one outcome at one time point, from the trial data.
+    """A meta-analysis of one outcome at one time point (or time window) of one comparison.
 
     Attributes
     ----------
@@ -102,36 +262,36 @@ class OutcomePool:
         The time point, or the name of the time window.
     measure : str
         Effect measure (magnesium is arm 1: OR > 1 means more events on magnesium).
-    comparison : tuple of str
-        Comparisons pooled (order of preference per trial).
+    comparison : Comparison or None
+        The comparison (None for a reproduction of a published pool, which
+        uses the comparison classes in ``classes``).
+    classes : tuple of str
+        Comparison classes searched (one, the comparison's, for the review).
     route : str or None
-        ``"iv"``, ``"oral"`` or None (both).
     data : DataFrame
-        The analysis-ready rows used (:func:`mgmeta.review.data.analysis_data`).
+        The analysis-ready rows used (:func:`mgmeta.review.data.analysis_data`),
+        with ``outcome``, ``timepoint``, ``population`` and ``marker`` columns.
     incomplete : DataFrame
-        Trials that report the outcome but not enough numbers to use it
-        (column ``missing`` says what is lacking).
+        Trials reporting the outcome without enough numbers (``missing`` says what is lacking).
     excluded : tuple of dict
-        Trials left out and why (not randomized, excluded by argument, ...).
+        Trials left out and why.
     effects : DataFrame or None
-        The effect sizes given to the model (:func:`mgmeta.effect_sizes`).
+        The effect sizes given to the model.
     result : MetaAnalysisResult or None
-        The fitted model; None when no trial has usable numbers. A single
-        trial is shown as its own estimate (equal-effects model of one study).
+        The fitted model (a single trial: its own estimate, equal-effects fit of k = 1).
     notes : tuple of str
-        What the reader should know: single trial, continuity corrections,
-        warnings raised while fitting.
+    footnotes : dict
+        Marker -> text of the conversions the numbers rest on.
     timepoints, outcomes : tuple of str
-        The codes searched, in order of preference (``data`` has the ones
-        each trial contributed in its ``timepoint`` and ``outcome`` columns).
+        The codes searched, in order of preference.
     method, test : str
-        The model asked for (a single trial is fitted as equal-effects).
     """
 
     outcome: str
     timepoint: str
     measure: str
-    comparison: tuple[str, ...]
+    comparison: Comparison | None
+    classes: tuple[str, ...]
     route: str | None
     data: Any
     incomplete: Any
@@ -139,21 +299,46 @@ class OutcomePool:
     effects: Any
     result: Any
     notes: tuple[str, ...] = ()
+    footnotes: Any = None
     timepoints: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
     method: str = "REML"
-    test: str = "z"
+    test: str = "knha"
 
+    # ---- names -----------------------------------------------------------
     @property
     def name(self) -> str:
-        """File-name-safe identifier, e.g. ``pain_relief-30min``."""
-        return re.sub(r"[^a-z0-9_\-]+", "_", f"{self.outcome}-{self.timepoint}".lower())
+        """File-name-safe identifier, e.g. ``iv-placebo-pain_relief-30min``."""
+        prefix = f"{self.comparison.id}-" if self.comparison is not None else ""
+        return re.sub(r"[^a-z0-9_\-]+", "_", f"{prefix}{self.outcome}-{self.timepoint}".lower())
+
+    @property
+    def comparison_label(self) -> str:
+        """The comparison in words."""
+        if self.comparison is not None:
+            return self.comparison.label
+        route = {"iv": "IV magnesium", "oral": "Oral magnesium"}.get(self.route or "", "Magnesium")
+        return f"{route} vs {' or '.join(self.classes)} (as a published review pooled them)"
+
+    @property
+    def outcome_label(self) -> str:
+        """Outcome and time point in words, e.g. ``Pain relief at 30 min``."""
+        tp = self.timepoint
+        when = timepoint_label(tp) if (tp in _TIMEPOINT_WORDS or re.fullmatch(r"\d+(min|h)|month\d+|wk[\d-]+", tp)) \
+            else tp
+        return f"{outcome_info(self.outcome).label} {when}"
+
+    @property
+    def title(self) -> str:
+        """Comparison, outcome and time point in plain words (forest plot titles)."""
+        return f"{self.comparison_label}: {self.outcome_label}"
 
     @property
     def label(self) -> str:
-        """Human-readable title, e.g. ``Pain relief, 30min (OR)``."""
-        return f"{outcome_info(self.outcome).label}, {self.timepoint} ({self.measure})"
+        """Outcome, time point and measure, e.g. ``Pain relief at 30 min (OR)``."""
+        return f"{self.outcome_label} ({self.measure})"
 
+    # ---- counts ----------------------------------------------------------
     @property
     def k(self) -> int:
         """Number of trials (or strata) pooled."""
@@ -161,61 +346,193 @@ class OutcomePool:
 
     @property
     def participants(self) -> int | None:
-        """Participants of the trials with arm-level data (None when any row is a reported contrast)."""
-        if self.data is None or not len(self.data) or (self.data["data_form"] != "arms").any():
+        """Participants counted once (crossover trials paired; shared arms split); None when any is unknown."""
+        if self.data is None or not len(self.data) or self.data["n_participants"].isna().any():
             return None
-        return int(round(float((self.data["n1i"] + self.data["n2i"]).sum())))
+        return int(round(float(self.data["n_participants"].sum())))
+
+    @property
+    def p_test(self) -> str:
+        """Which test the p-value of the pooled effect comes from."""
+        res = self.result
+        if res is None:
+            return ""
+        if res.k == 1:
+            return "z-test (single trial)"
+        if res.test == "knha":
+            return f"Hartung-Knapp t-test, {res.df} df"
+        if res.test == "t":
+            return f"t-test, {res.df} df"
+        return "z-test"
+
+    @property
+    def markers(self) -> list[str]:
+        """Footnote markers per study row (see :attr:`footnotes`)."""
+        return [] if self.data is None or not len(self.data) else list(self.data["marker"])
+
+    # ---- what can be run at this k ----------------------------------------
+    def small_study_status(self) -> str:
+        """Why small-study tests are or are not run (Cochrane Handbook 13.3.5.4: at least 10 studies)."""
+        if self.k >= MIN_K_SMALL_STUDY:
+            return f"assessed: {self.k} studies"
+        return f"not assessed: {self.k} {'study' if self.k == 1 else 'studies'} (at least {MIN_K_SMALL_STUDY} needed)"
+
+    def heterogeneity_ci(self) -> Any:
+        """Q-profile intervals for tau², I² and H², from 3 studies; None below."""
+        if self.result is None or self.k < MIN_K_HETEROGENEITY:
+            return None
+        return self.result.heterogeneity_ci()
+
+    @property
+    def tau_prior_scale(self) -> float:
+        """Scale of the half-normal prior on tau used by :meth:`bayesian`, on this measure's scale."""
+        if self.measure != "MD":
+            return TAU_PRIOR_SCALE
+        arms = self.data[self.data["data_form"] == "arms"]
+        sds = list(arms["sd1i"]) + list(arms["sd2i"]) if len(arms) else []
+        import numpy as np
+
+        return TAU_PRIOR_SCALE * float(np.median(sds)) if sds else float("nan")
+
+    def bayesian(self) -> Any:
+        """Bayesian random-effects estimate for 2 to 4 studies (None otherwise, or for an MD without SDs).
+
+        Half-normal prior on tau with scale 0.5 on the log-ratio or SMD scale
+        (0.5 within-group SDs for a mean difference), flat prior on the
+        effect: the weakly informative choice of Röver et al. (2021,
+        doi:10.1002/jrsm.1475) for few studies.
+        """
+        if self.result is None or not (BAYES_K[0] <= self.k < BAYES_K[1]):
+            return None
+        scale = self.tau_prior_scale
+        if not scale > 0:
+            return None
+        from mgmeta.analyses.bayes import bayesian_meta_analysis
+
+        return bayesian_meta_analysis(self.result, tau_prior="half-normal", tau_scale=scale)
+
+    def population_subgroups(self) -> Any:
+        """Subgroup analysis by population when the pooled trials span more than one (None otherwise)."""
+        if self.result is None or self.k < 2 or self.data["population"].nunique() < 2:
+            return None
+        if (self.data.groupby("population")["trial_id"].count() < 1).any():
+            return None
+        from mgmeta import subgroup_analysis
+
+        return subgroup_analysis(self.effects, groups=list(self.data["population"]), method=self.method,
+                                 test=self.test if self.k > 1 else "z")
+
+    # ---- display ------------------------------------------------------------
+    def display_scale(self, x: float | None) -> float | None:
+        """An estimate on the display scale (exp for ratio measures)."""
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return None
+        return math.exp(x) if self.measure in _RATIO else float(x)
 
     def summary(self) -> dict[str, Any]:
         """One row for a table of analyses; effects on the display scale (exp for ratio measures)."""
-        import math
-
         res = self.result
-        row: dict[str, Any] = {"outcome": self.outcome, "timepoint": self.timepoint, "measure": self.measure,
-                               "comparison": "/".join(self.comparison), "k": self.k,
+        row: dict[str, Any] = {"comparison": self.comparison_label,
+                               "comparison_id": self.comparison.id if self.comparison is not None else "",
+                               "outcome": self.outcome, "outcome_label": self.outcome_label,
+                               "timepoint": self.timepoint, "measure": self.measure, "k": self.k,
                                "participants": self.participants, "trials_incomplete": int(len(self.incomplete))}
         keys = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
         if res is None:
-            row.update({k: None for k in keys}, pvalue=None, i2=None, tau2=None, method=None, test=None)
+            row.update({k: None for k in keys}, pvalue=None, p_test="", i2=None, tau2=None, method=None)
         else:
-            tr = math.exp if self.measure in ("OR", "RR", "PETO", "ROM") else (lambda x: x)
-            row.update({k: (None if getattr(res, k) is None else tr(getattr(res, k))) for k in keys})
-            row.update(pvalue=res.pvalue, i2=res.i2 if res.k > 1 else None,
-                       tau2=res.tau2 if res.random and res.k > 1 else None, method=res.method, test=res.test)
-        row["studies"] = "; ".join(self.data["study"]) if self.data is not None and len(self.data) else ""
+            row.update({k: self.display_scale(getattr(res, k)) for k in keys})
+            row.update(pvalue=res.pvalue, p_test=self.p_test, i2=res.i2 if res.k > 1 else None,
+                       tau2=res.tau2 if res.random and res.k > 1 else None,
+                       method=(f"{res.method}, Hartung-Knapp" if res.test == "knha" and res.k > 1 else
+                               ("single trial" if res.k == 1 else res.method)))
+        bayes = self.bayesian()
+        row.update(bayes_estimate=self.display_scale(bayes.mu.median) if bayes else None,
+                   bayes_ci_lower=self.display_scale(bayes.mu.ci_lower) if bayes else None,
+                   bayes_ci_upper=self.display_scale(bayes.mu.ci_upper) if bayes else None)
+        row["studies"] = "; ".join(
+            f"{s}{' (' + m + ')' if m else ''}" for s, m in zip(self.data["study"], self.data["marker"])
+        ) if self.data is not None and len(self.data) else ""
+        row["footnotes"] = "; ".join(f"{m}: {t}" for m, t in (self.footnotes or {}).items())
         row["notes"] = " ".join(self.notes)
         return row
 
-    def forest(self, **kwargs: Any) -> Any:
-        """Forest plot (:func:`mgmeta.plots.forest`) titled with the outcome, favours labels set by its direction."""
+    def sentence(self) -> str:
+        """The result in one sentence (how a single trial is reported, and the caption of a pooled one)."""
         if self.result is None:
-            raise DataError(f"{self.label}: nothing to plot, no trial reports usable numbers")
+            return f"{self.title}: no trial reports usable numbers."
+        s = self.summary()
+        name = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference", "PETO": "Peto odds ratio",
+                "MD": "mean difference", "SMD": "standardized mean difference", "ROM": "ratio of means"}[self.measure]
+        people = f", {self.participants} participants" if self.participants is not None else ""
+        p = s["pvalue"]
+        ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+        if self.k == 1:
+            study = self.data["study"].iloc[0]
+            return (f"{self.outcome_label} ({self.comparison_label}): one trial ({study}{people}), "
+                    f"{name} {_fmt(s['estimate'])} (95% CI {_fmt(s['ci_lower'])} to {_fmt(s['ci_upper'])}; "
+                    f"{ptxt}, {self.p_test}).")
+        return (f"{self.outcome_label} ({self.comparison_label}): {self.k} trials{people}, pooled {name} "
+                f"{_fmt(s['estimate'])} (95% CI {_fmt(s['ci_lower'])} to {_fmt(s['ci_upper'])}; {ptxt}, "
+                f"{self.p_test}; I² = {s['i2']:.0f}%).")
+
+    def forest(self, **kwargs: Any) -> Any:
+        """Forest plot titled with the comparison, outcome and time point; conversions footnoted.
+
+        Population subgroups are drawn as subgroups (with the test for
+        subgroup differences) when the pooled trials span more than one.
+        """
+        if self.result is None:
+            raise DataError(f"{self.title}: nothing to plot, no trial reports usable numbers")
         from mgmeta.plots import forest
 
-        kwargs.setdefault("title", self.label)
-        kwargs.setdefault("favours", _favours(self.outcome, self.measure))
-        return forest(self.result, **kwargs)
+        kwargs.setdefault("title", self.title)
+        kwargs.setdefault("favours", _favours(self.outcome, self.comparison))
+        kwargs.setdefault("arm_labels", ("Magnesium", _control_header(self.comparison)))
+        if any(self.markers):
+            kwargs.setdefault("markers", self.markers)
+            kwargs.setdefault("footnotes", dict(self.footnotes or {}))
+        sub = self.population_subgroups()
+        return forest(sub if sub is not None else self.result, **kwargs)
 
     def __str__(self) -> str:
-        head = f"{self.label}; comparison {'/'.join(self.comparison)}" + (f"; route {self.route}" if self.route
-                                                                             else "")
-        body = str(self.result) if self.result is not None else "no trial reports usable numbers\n"
+        body = str(self.result) if self.result is not None and self.k > 1 else self.sentence() + "\n"
         extra = "".join(f"note: {n}\n" for n in self.notes)
+        extra += "".join(f"{m}: {t}\n" for m, t in (self.footnotes or {}).items())
         if len(self.incomplete):
             extra += "".join(f"not usable: {r.study} ({r.missing})\n" for r in self.incomplete.itertuples())
-        return f"{head}\n\n{body}{extra}"
+        return f"{self.title}\n\n{body}{extra}"
 
     def _repr_html_(self) -> str:
-        parts = [f"<h4>{html.escape(self.label)}</h4>"]
-        parts.append(self.result._repr_html_() if self.result is not None
-                     else "<p>No trial reports usable numbers.</p>")
-        for n in self.notes:
-            parts.append(f"<p><i>Note:</i> {html.escape(n)}</p>")
+        parts = [f"<p><b>{html.escape(self.title)}</b>. {html.escape(self.sentence())}</p>"]
+        if self.footnotes:
+            parts.append("<ul>" + "".join(f"<li><sup>{html.escape(m)}</sup> {html.escape(t)}</li>"
+                                          for m, t in self.footnotes.items()) + "</ul>")
         if len(self.incomplete):
-            items = "".join(f"<li>{html.escape(str(r.study))}: {html.escape(str(r.missing))}</li>"
-                            for r in self.incomplete.itertuples())
-            parts.append(f"<p>Trials reporting the outcome without usable numbers:</p><ul>{items}</ul>")
+            items = "; ".join(f"{html.escape(str(r.study))} ({html.escape(str(r.missing))})"
+                              for r in self.incomplete.itertuples())
+            parts.append(f"<p>Reported without usable numbers: {items}.</p>")
         return "".join(parts)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.3f}" if abs(x) < 0.1 else f"{x:.2f}"
+
+
+def _favours(outcome: str, comparison: Comparison | None) -> tuple[str, str]:
+    """Favours labels (left, right) of the line of no effect: magnesium is arm 1, effects are mg minus/over control."""
+    control = comparison.control if comparison is not None else "control"
+    good_high = outcome_info(outcome).higher_is_better
+    return (control, "magnesium") if good_high else ("magnesium", control)
+
+
+def _control_header(comparison: Comparison | None) -> str:
+    if comparison is None:
+        return "Control"
+    text = comparison.control
+    return text[:1].upper() + text[1:]
 
 
 def _effects_frame(rows: Any, measure: str, *, add: float = 0.5, to: str = "only0") -> tuple[Any, list[str]]:
@@ -235,15 +552,18 @@ def _effects_frame(rows: Any, measure: str, *, add: float = 0.5, to: str = "only
         if len(arms):
             frame = arms.reset_index(drop=True)
             if measure in _BINARY:
-                es = mgmeta.effect_sizes(measure, data=frame, ai="ai", ci="ci", n1i="n1i", n2i="n2i",
-                                         add=add, to=to, labels="study")
+                es = mgmeta.effect_sizes(measure, ai=frame["ai"].to_numpy(float), ci=frame["ci"].to_numpy(float),
+                                         n1i=frame["n1i"].to_numpy(float), n2i=frame["n2i"].to_numpy(float),
+                                         add=add, to=to, labels=list(frame["study"]))
             else:
-                es = mgmeta.effect_sizes(measure, data=frame, m1i="m1i", sd1i="sd1i", n1i="n1i", m2i="m2i",
-                                         sd2i="sd2i", n2i="n2i", labels="study")
+                es = mgmeta.effect_sizes(measure, m1i=frame["m1i"].to_numpy(float),
+                                         sd1i=frame["sd1i"].to_numpy(float), n1i=frame["n1i"].to_numpy(float),
+                                         m2i=frame["m2i"].to_numpy(float), sd2i=frame["sd2i"].to_numpy(float),
+                                         n2i=frame["n2i"].to_numpy(float), labels=list(frame["study"]))
             es.index = arms.index
             pieces.append(es)
         if len(contrast):
-            es = mgmeta.effect_sizes(measure, yi=contrast["yi"].to_numpy(), vi=contrast["vi"].to_numpy(),
+            es = mgmeta.effect_sizes(measure, yi=contrast["yi"].to_numpy(float), vi=contrast["vi"].to_numpy(float),
                                      labels=list(contrast["study"]))
             es.index = contrast.index
             pieces.append(es)
@@ -254,47 +574,64 @@ def _effects_frame(rows: Any, measure: str, *, add: float = 0.5, to: str = "only
             frame[col] = frame[col].astype("boolean").fillna(False).astype(bool)
     if "dropped" not in frame.columns:
         frame["dropped"] = False
-    for col in ("trial_id", "data_form", "conversion"):
+    for col in ("trial_id", "data_form", "conversion", "population"):
         frame[col] = rows.loc[frame.index, col].to_numpy()
     frame = frame.reset_index(drop=True)
     frame.attrs["measure"] = measure
     return frame, notes
 
 
-def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *, measure: str,
-                 comparison: Sequence[str] | str = DEFAULT_COMPARISON, route: str | None = None,
-                 method: str = "REML", test: str = "z", window: str | None = None,
+def _parse_comparison(comparison: Any, route: str | None, path: Any) -> tuple[Comparison | None, tuple[str, ...],
+                                                                              str | None]:
+    """A comparison (id, label or object) or, for reproductions, comparison classes in order of preference."""
+    if isinstance(comparison, Comparison):
+        return comparison, (comparison.kind,), comparison.route
+    if isinstance(comparison, str) and comparison not in CLASS_ORDER:
+        comp = get_comparison(comparison, path=path)
+        return comp, (comp.kind,), comp.route
+    classes = (comparison,) if isinstance(comparison, str) else tuple(comparison)
+    bad = [c for c in classes if c not in CLASS_ORDER]
+    if bad or not classes:
+        raise DataError(f"comparison must be a comparison id (see mgmeta.review.comparisons.comparisons()) or "
+                        f"comparison classes from {CLASS_ORDER}, got {comparison!r}", field="comparison")
+    return None, classes, route
+
+
+def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *,
+                 comparison: str | Comparison | Sequence[str], measure: str | None = None,
+                 route: str | None = None, method: str = "REML", test: str = "knha", window: str | None = None,
                  include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
                  allow_assumptions: bool = False, add: float = 0.5, to: str = "only0",
+                 crossover_corr: float = ASSUMED_CROSSOVER_CORR,
                  path: str | os.PathLike[str] | None = None) -> OutcomePool:
-    """Meta-analysis of one outcome at one time point (or window), straight from the trial data.
-
-    Reads the analysis-ready rows (:func:`mgmeta.review.data.analysis_data`), computes
-    the effect sizes (:func:`mgmeta.effect_sizes`; reported contrasts enter as
-    their yi and vi) and fits :func:`mgmeta.meta_analysis`.
+    """Meta-analysis of one outcome at one time point (or window) of one comparison, from the trial data.
 
     Parameters
     ----------
     outcome : str or sequence of str
         Outcome code of ``data/outcomes.csv`` (e.g. ``"pain_relief"``), or
         several codes measuring the same construct in order of preference
-        (e.g. ``["pain_score", "pain_improvement"]`` with ``measure="SMD"``).
-        Effects of outcomes whose good direction differs from the first one's
-        are sign-reversed (so that one direction favours magnesium), as the
-        Cochrane Handbook (section 10.5.2) describes.
+        (e.g. ``["pain_score", "pain_improvement"]``). Effects of outcomes whose
+        good direction differs from the first one's are sign-reversed
+        (Cochrane Handbook 10.5.2), and footnoted.
     timepoint : str or sequence of str
         Time-point code (``"30min"``), or a time window: codes in order of
         preference, each trial contributing the first one it reports usable
-        numbers for (as reviews pool "relief at 15-45 min"). Time points are
-        searched before outcomes.
-    measure : str
-        ``"OR" "RR" "RD" "PETO"`` for events, ``"MD" "SMD" "ROM"`` for means.
-    comparison : str or sequence of str
-        Comparisons to pool, in order of preference per trial (default
-        placebo, then add-on).
+        numbers for. Time points are searched before outcomes.
+    comparison : str, Comparison or sequence of str
+        The comparison: an id such as ``"iv-placebo"`` or
+        ``"iv-active-metoclopramide"`` (:func:`mgmeta.review.comparisons.comparisons`).
+        Only to recompute a published pool that mixed comparators: comparison
+        classes (``["placebo", "add-on", "active"]``) with ``route``; each trial
+        then contributes its first class, all its control arms of it combined.
+    measure : str, optional
+        Default: the review's measure for the outcome and comparison
+        (:func:`choose_measure`).
     route : {"iv", "oral"}, optional
+        With comparison classes only (a comparison knows its route).
     method, test : str
-        tau² estimator and test of :func:`mgmeta.meta_analysis`.
+        tau² estimator and test of :func:`mgmeta.meta_analysis` (default REML
+        with the Hartung-Knapp test).
     window : str, optional
         Name of the time window (default: the codes joined by ``;``).
     include, exclude : sequence of str, optional
@@ -302,8 +639,9 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
     allow_assumptions : bool
         Use numbers flagged as resting on an assumption.
     add, to : float, str
-        Continuity correction of 2x2 tables with zero cells, as in
-        :func:`mgmeta.effect_sizes`.
+        Continuity correction of 2x2 tables with zero cells, as in :func:`mgmeta.effect_sizes`.
+    crossover_corr : float
+        Within-patient correlation assumed for crossover trials.
     path : path, optional
         Data folder (default: the repository's ``data/``).
 
@@ -316,52 +654,72 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
     Raises
     ------
     DataError
-        Unknown outcome, time point, measure or trial id; outcomes of
-        opposite directions pooled as a risk ratio.
+        Unknown comparison, outcome, time point, measure or trial id; outcomes
+        of opposite directions pooled as a risk ratio.
 
-    References
-    ----------
-    Higgins JPT, Li T, Deeks JJ (eds). Cochrane Handbook for Systematic
-    Reviews of Interventions, version 6.4, chapters 6 and 10 (2023).
-    https://training.cochrane.org/handbook
+    Examples
+    --------
+    >>> pool = pool_outcome("attack_frequency", "end_of_treatment", comparison="oral-active-sodium-valproate")
+    >>> pool.title
+    'Oral magnesium vs sodium valproate: Attack frequency at the end of treatment'
+    >>> pool.participants   # Karimi 2019, a crossover trial: 63 people, not 126
+    63
     """
     import warnings
 
     from mgmeta import meta_analysis
-    from mgmeta.errors import DataError
 
-    measure = str(measure).upper()
-    if measure not in _BINARY + _CONTINUOUS:
-        raise DataError(f"measure must be one of {', '.join(_BINARY + _CONTINUOUS)}, got {measure!r}",
-                        field="measure")
-    comp = (comparison,) if isinstance(comparison, str) else tuple(comparison)
+    comp, classes, route = _parse_comparison(comparison, route, path)
     tps = (timepoint,) if isinstance(timepoint, str) else tuple(timepoint)
     ocs = (outcome,) if isinstance(outcome, str) else tuple(outcome)
     if not tps:
         raise DataError("give at least one time point", field="timepoint")
     if not ocs:
         raise DataError("give at least one outcome", field="outcome")
+    if measure is None:
+        if comp is None:
+            raise DataError("give the measure when pooling comparison classes", field="measure")
+        measure = choose_measure(ocs, comp, path=path)
+    measure = str(measure).upper()
+    if measure not in _BINARY + _CONTINUOUS:
+        raise DataError(f"measure must be one of {', '.join(_BINARY + _CONTINUOUS)}, got {measure!r}",
+                        field="measure")
     label = window or ";".join(tps)
-    usable, incomplete, excluded = _window_rows(ocs, tps, measure, comp, route, include, exclude,
-                                                allow_assumptions, path)
+    usable, incomplete, excluded = _window_rows(ocs, tps, measure, classes, comp, route, include, exclude,
+                                                allow_assumptions, crossover_corr, path)
+    notes: list[str] = []
 
-    def pool(effects: Any, result: Any, notes: Sequence[str]) -> OutcomePool:
-        return OutcomePool(ocs[0], label, measure, comp, route, usable, incomplete, excluded, effects, result,
-                           tuple(dict.fromkeys(notes)), tps, ocs, method, test)
+    def pool(effects: Any, result: Any, frame: Any, footnotes: Any) -> OutcomePool:
+        return OutcomePool(ocs[0], label, measure, comp, classes, route, frame, incomplete, excluded, effects,
+                           result, tuple(dict.fromkeys(notes)), footnotes, tps, ocs, method, test)
 
     if not len(usable):
-        return pool(None, None, ["no trial reports usable numbers"])
-    effects, notes = _effects_frame(usable, measure, add=add, to=to)
+        notes.append("no trial reports usable numbers")
+        return pool(None, None, usable.assign(marker=[]), {})
     good_high = outcome_info(ocs[0]).higher_is_better
     flip = usable["outcome"].map(lambda o: outcome_info(str(o)).higher_is_better != good_high).to_numpy(bool)
+    if flip.any() and measure == "RR":
+        raise DataError(f"outcomes {sorted(set(usable['outcome']))} point in opposite directions; a risk "
+                        "ratio cannot be reversed (use OR or RD)", field="outcome")
+    usable = usable.copy()
+    usable.loc[flip, "conversion"] = [f"{c}; sign reversed" if c else "sign reversed"
+                                      for c in usable.loc[flip, "conversion"]]
+    markers, footnotes = conversion_footnotes(list(usable["conversion"]))
+    usable["marker"] = markers
+    effects, caught = _effects_frame(usable, measure, add=add, to=to)
+    notes += caught
     if flip.any():
-        if measure == "RR":
-            raise DataError(f"outcomes {sorted(set(usable['outcome']))} point in opposite directions; a risk "
-                            "ratio cannot be reversed (use OR or RD)", field="outcome")
         effects["yi"] = effects["yi"].where(~flip, -effects["yi"])
         effects["sign_reversed"] = flip
-        names = ", ".join(effects.loc[flip, "study"])
-        notes.append(f"effects sign-reversed so that every outcome points the way of {ocs[0]}: {names}")
+    return pool(effects, _fit(effects, method, test, notes), usable, footnotes)
+
+
+def _fit(effects: Any, method: str, test: str, notes: list[str]) -> Any:
+    """REML + HKSJ (or as asked) for k >= 2; a single trial as its own estimate; warnings into notes."""
+    import warnings
+
+    from mgmeta import meta_analysis
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if len(effects) == 1:
@@ -370,17 +728,16 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
         else:
             result = meta_analysis(effects, method=method, test=test)
     notes += [str(w.message) for w in caught]
-    return pool(effects, result, notes)
+    return result
 
 
-def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, comp: tuple[str, ...],
-                 route: str | None, include: Any, exclude: Any, allow_assumptions: bool,
-                 path: Any) -> tuple[Any, Any, tuple[dict[str, str], ...]]:
+def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, classes: tuple[str, ...],
+                 comp: Comparison | None, route: str | None, include: Any, exclude: Any, allow_assumptions: bool,
+                 crossover_corr: float, path: Any) -> tuple[Any, Any, tuple[dict[str, str], ...]]:
     """Per trial (or stratum), the first (time point, outcome) with usable numbers."""
     import pandas as pd
 
     from mgmeta.review import data as mgdata
-    from mgmeta.errors import DataError
 
     chosen: dict[tuple[str, str], Any] = {}
     lacking: dict[tuple[str, str], Any] = {}
@@ -391,15 +748,17 @@ def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, comp:
     for tp in tps:
         for oc in ocs:
             try:
-                frame = mgdata.analysis_data(oc, tp, measure=measure, comparison=list(comp), route=route,
+                frame = mgdata.analysis_data(oc, tp, measure=measure, comparison=list(classes), route=route,
+                                             comparator=comp.comparator if comp is not None else None,
                                              include=include, exclude=exclude, allow_assumptions=allow_assumptions,
-                                             keep_missing=True, path=path)
+                                             crossover_corr=crossover_corr, keep_missing=True, path=path)
             except DataError as exc:
                 if several and getattr(exc, "field", None) in ("timepoint", "outcome"):
                     continue  # a window may name time points (or outcomes) no trial reports
                 raise
             known += 1
-            frame = frame.assign(outcome=oc, timepoint=tp)
+            frame = frame.assign(outcome=oc, timepoint=tp,
+                                 population=[population_subgroup(p) for p in frame["population_group"]])
             columns = list(frame.columns)
             for e in frame.attrs.get("excluded", []):
                 excluded.setdefault(str(e.get("trial_id")), dict(e))
@@ -422,62 +781,209 @@ def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, comp:
     return usable, incomplete, tuple(excluded.values())
 
 
-def analysis_catalogue(route: str | None = None, comparison: Sequence[str] | str = DEFAULT_COMPARISON, *,
-                       path: str | os.PathLike[str] | None = None) -> Any:
-    """Every outcome and time point the trials report, with how many trials give usable numbers.
+# --------------------------------------------------------------------------
+# several comparisons in one plot: subgroups, shared arms split
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class AcrossComparators:
+    """Several comparisons of one outcome shown together: one subgroup each, never one pooled estimate.
+
+    Attributes
+    ----------
+    pools : tuple of OutcomePool
+        One per comparison with usable numbers, shared arms already split.
+    subgroups : SubgroupResult or None
+        :func:`mgmeta.subgroup_analysis` by comparison, with the test for
+        subgroup differences (None with fewer than two comparisons).
+    title : str
+    notes : tuple of str
+        Warnings of the subgroup analysis, in words.
+    """
+
+    pools: tuple[OutcomePool, ...]
+    subgroups: Any
+    title: str
+    notes: tuple[str, ...] = ()
+
+    def forest(self, **kwargs: Any) -> Any:
+        """Subgroup forest plot: one subgroup per comparison and its test for subgroup differences."""
+        from mgmeta.plots import forest
+
+        if self.subgroups is None:
+            raise DataError(f"{self.title}: fewer than two comparisons with usable numbers")
+        kwargs.setdefault("title", self.title)
+        kwargs.setdefault("arm_labels", ("Magnesium", "Control"))
+        kwargs.setdefault("favours", _favours(self.pools[0].outcome, None))
+        markers = [m for p in self.pools for m in p.markers]
+        if any(markers):
+            kwargs.setdefault("markers", markers)
+            kwargs.setdefault("footnotes", dict(self.pools[0].footnotes or {}))
+        return forest(self.subgroups, **kwargs)
+
+
+def pool_across_comparators(outcome: str | Sequence[str], timepoint: str | Sequence[str], *, route: str,
+                            comparisons: Sequence[str | Comparison] | None = None, measure: str | None = None,
+                            method: str = "REML", test: str = "knha", window: str | None = None,
+                            path: str | os.PathLike[str] | None = None) -> AcrossComparators:
+    """One outcome across the comparisons of a route, as subgroups (where a published review mixed them).
+
+    Each comparison is its own subgroup with its own pooled estimate, and the
+    test for subgroup differences says whether the comparators differ; there
+    is no estimate across comparators (the reviews' mixed pools are
+    reproduced in :mod:`mgmeta.review.reproduction`). A multi-arm trial can
+    appear in two subgroups with the same magnesium arm (Kandil 2021 against
+    prochlorperazine and metoclopramide): its participants and events are
+    then split evenly between the comparisons, so that no one is counted
+    twice in the plot (Cochrane Handbook 23.3.4).
 
     Parameters
     ----------
-    route : {"iv", "oral"}, optional
-    comparison : str or sequence of str
-        As in :func:`pool_outcome`.
+    outcome, timepoint, window : as in :func:`pool_outcome`
+    route : {"iv", "oral"}
+    comparisons : sequence, optional
+        Default: every comparison of the route.
+    measure : str, optional
+        One measure for all (default: OR for events; for means the MD when
+        every comparison would use it, else the SMD).
+    method, test : str
+
+    Returns
+    -------
+    AcrossComparators
+    """
+    import warnings
+
+    import pandas as pd
+
+    from mgmeta import subgroup_analysis
+    from mgmeta.review.comparisons import comparisons as all_comparisons
+
+    comps = [get_comparison(c, path=path) for c in comparisons] if comparisons is not None else \
+        all_comparisons(route, path=path)
+    if measure is None:
+        chosen = {choose_measure(outcome, c, path=path) for c in comps}
+        measure = chosen.pop() if len(chosen) == 1 else "SMD"
+    pools = [pool_outcome(outcome, timepoint, comparison=c, measure=measure, method=method, test=test,
+                          window=window, path=path) for c in comps]
+    pools = [p for p in pools if p.result is not None]
+    # every arm used in more than one comparison here is split between them
+    use: dict[tuple[str, str], int] = {}
+    for p in pools:
+        for r in p.data.itertuples():
+            for arm in {str(r.mg_arms), str(r.control_arms)}:
+                use[(str(r.trial_id), arm)] = use.get((str(r.trial_id), arm), 0) + 1
+    split = []
+    for p in pools:
+        rows = p.data.copy()
+        changed = False
+        for i, r in rows.iterrows():
+            row_split = False
+            for side, arm in (("1", str(r["mg_arms"])), ("2", str(r["control_arms"]))):
+                m = use[(str(r["trial_id"]), arm)]
+                if m > 1 and r["data_form"] == "arms":
+                    rows.loc[i, f"n{side}i"] = r[f"n{side}i"] / m
+                    if measure in _BINARY:
+                        ev, non = ("ai", "bi") if side == "1" else ("ci", "di")
+                        rows.loc[i, ev] = r[ev] / m
+                        rows.loc[i, non] = r[non] / m
+                    rows.loc[i, "conversion"] = (f"{rows.loc[i, 'conversion']}; " if rows.loc[i, "conversion"]
+                                                 else "") + f"shared arm split ({arm}, {m} comparisons)"
+                    changed = row_split = True
+            if row_split:
+                rows.loc[i, "n_participants"] = rows.loc[i, "n1i"] + rows.loc[i, "n2i"]
+        if changed:
+            pnotes = list(p.notes)
+            markers, footnotes = conversion_footnotes(list(rows["conversion"]))
+            rows["marker"] = markers
+            effects, fit_notes = _effects_frame(rows, measure)
+            pnotes += fit_notes
+            p = OutcomePool(p.outcome, p.timepoint, measure, p.comparison, p.classes, p.route, rows, p.incomplete,
+                            p.excluded, effects, _fit(effects, method, test, pnotes), tuple(dict.fromkeys(pnotes)),
+                            footnotes, p.timepoints, p.outcomes, method, test)
+        split.append(p)
+    # one set of footnote letters over the whole plot
+    all_conv = [c for p in split for c in p.data["conversion"]]
+    markers, footnotes = conversion_footnotes(all_conv)
+    start = 0
+    final = []
+    for p in split:
+        n = len(p.data)
+        rows = p.data.assign(marker=markers[start:start + n])
+        start += n
+        final.append(OutcomePool(p.outcome, p.timepoint, measure, p.comparison, p.classes, p.route, rows,
+                                 p.incomplete, p.excluded, p.effects, p.result, p.notes, footnotes, p.timepoints,
+                                 p.outcomes, method, test))
+    route_name = {"iv": "IV magnesium", "oral": "Oral magnesium"}[route]
+    title = (f"{route_name} vs each comparator (subgroups, not pooled): "
+             f"{final[0].outcome_label if final else outcome_info(str(outcome)).label}")
+    sub = None
+    notes: list[str] = []
+    if len(final) >= 2:
+        effects = pd.concat([p.effects for p in final], ignore_index=True)
+        groups = pd.Categorical([p.comparison_label for p in final for _ in range(len(p.effects))],
+                                categories=[p.comparison_label for p in final])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sub = subgroup_analysis(effects, groups=groups, method=method, test=test)
+        notes += [str(w.message) for w in caught]
+    return AcrossComparators(tuple(final), sub, title, tuple(dict.fromkeys(notes)))
+
+
+# --------------------------------------------------------------------------
+# what the trials report
+# --------------------------------------------------------------------------
+
+def analysis_catalogue(comparison: str | Comparison, *, path: str | os.PathLike[str] | None = None) -> Any:
+    """Every outcome and time point the trials of a comparison report, with how many give usable numbers.
+
+    Parameters
+    ----------
+    comparison : str or Comparison
+        A comparison id (``"iv-placebo"``) or object.
     path : path, optional
         Data folder.
 
     Returns
     -------
     DataFrame
-        Columns ``outcome``, ``label``, ``timepoint``, ``kind`` (binary or
-        continuous), ``measure`` (OR for events; MD when every trial reports
-        the same unit, else SMD), ``units``, ``trials_usable``,
+        Columns ``comparison``, ``outcome``, ``label``, ``timepoint``,
+        ``measure`` (:func:`choose_measure`), ``units``, ``trials_usable``,
         ``trials_incomplete``, ``studies``; sorted by outcome and time.
     """
     import pandas as pd
 
     from mgmeta.review import data as mgdata
 
-    comp = [comparison] if isinstance(comparison, str) else list(comparison)
-    trials = mgdata.load_trials(path)
+    comp = get_comparison(comparison, path=path)
     outcomes = mgdata.load_outcomes(path)
     contrasts = mgdata.load_contrasts(path)
-    ids = set(trials["trial_id"] if route is None else trials.loc[trials["route"] == route, "trial_id"])
+    ids = set(comp.trials)
     pairs = set()
     for tab in (outcomes, contrasts):
         sub = tab[tab["trial_id"].isin(ids)]
         pairs |= set(zip(sub["outcome"], sub["timepoint"]))
     rows = []
     for outcome, tp in sorted(pairs, key=lambda p: (p[0], _timepoint_key(str(p[1])))):
-        if outcome == "participants" or tp in _NOT_ANALYSED_TIMEPOINTS:
+        if outcome in _NOT_ANALYSED_OUTCOMES or tp in _NOT_ANALYSED_TIMEPOINTS:
             continue
-        kind = outcome_info(outcome).kind
-        recs = outcomes[(outcomes["outcome"] == outcome) & (outcomes["timepoint"] == tp)
-                        & outcomes["trial_id"].isin(ids)]
-        quantities = set(recs["quantity"].dropna())
-        if quantities & {"events", "percent"}:
-            kind = "binary"
-        elif quantities & {"mean", "median", "sd"}:
-            kind = "continuous"
-        units = sorted(set(recs.loc[recs["quantity"].isin(["mean", "median", "sd", "se"]), "unit"].dropna()))
-        measure = "OR" if kind == "binary" else ("MD" if len(units) <= 1 else "SMD")
-        frame = mgdata.analysis_data(outcome, tp, measure=measure, comparison=comp, route=route, keep_missing=True,
-                                     path=path)
+        measure = choose_measure(outcome, comp, path=path)
+        try:
+            frame = mgdata.analysis_data(outcome, tp, measure=measure, comparison=comp.kind, route=comp.route,
+                                         comparator=comp.comparator, keep_missing=True, path=path)
+        except DataError:
+            continue
+        if not len(frame):
+            continue
+        recs = outcomes[(outcomes["outcome"] == outcome) & outcomes["trial_id"].isin(frame["trial_id"])
+                        & outcomes["quantity"].isin(["mean", "median", "sd", "se"])]
         usable = frame[frame["data_form"] != "missing"]
-        rows.append({"outcome": outcome, "label": outcome_info(outcome).label, "timepoint": tp, "kind": kind,
-                     "measure": measure, "units": "; ".join(units), "trials_usable": len(usable),
-                     "trials_incomplete": int((frame["data_form"] == "missing").sum()),
+        rows.append({"comparison": comp.label, "outcome": outcome, "label": outcome_info(outcome).label,
+                     "timepoint": tp, "measure": measure, "units": "; ".join(sorted(set(recs["unit"].dropna()))),
+                     "trials_usable": len(usable), "trials_incomplete": int((frame["data_form"] == "missing").sum()),
                      "studies": "; ".join(usable["study"])})
-    return pd.DataFrame(rows, columns=["outcome", "label", "timepoint", "kind", "measure", "units", "trials_usable",
-                                       "trials_incomplete", "studies"])
+    return pd.DataFrame(rows, columns=["comparison", "outcome", "label", "timepoint", "measure", "units",
+                                       "trials_usable", "trials_incomplete", "studies"])
 
 
 def pool_table(pools: Sequence[OutcomePool]) -> Any:
@@ -488,317 +994,86 @@ def pool_table(pools: Sequence[OutcomePool]) -> Any:
 
 
 # --------------------------------------------------------------------------
-# the published pooled results, recomputed
+# the review's outcomes (its protocol)
 # --------------------------------------------------------------------------
 
-#: Status of a published result in :func:`reproduction_table`.
-REPRODUCED = "reproduced"
-DIFFERS = "differs"
-NOT_RECOMPUTABLE = "cannot be recomputed"
-#: Comparisons searched for a published result, in order of preference per trial (its trial list decides).
-_ANY_COMPARISON = ("placebo", "add-on", "active", "usual care")
-_REPRO_COLUMNS = ["result_id", "review", "outcome", "timepoint", "route", "measure", "published_estimate",
-                  "published_ci_lower", "published_ci_upper", "published_k", "recomputed_estimate",
-                  "recomputed_ci_lower", "recomputed_ci_upper", "recomputed_k", "profile", "status", "reason",
-                  "trials"]
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """An outcome of the review's protocol: the codes that measure it and the time window it is read in.
 
-
-def _decimals(x: float) -> int:
-    text = repr(float(x))
-    if "e" in text or "E" in text:
-        return 6
-    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
-
-
-def within_rounding(recomputed: float, published: float) -> bool:
-    """True when ``recomputed`` rounds to ``published`` at the decimals ``published`` is given with.
-
-    The published value's decimals are those of its shortest representation
-    (``0.23`` -> 2), so a value printed as 0.230 is treated as 0.23: the
-    check is as lenient as the number kept in ``data/published.csv``.
+    Attributes
+    ----------
+    outcomes : tuple of str
+        Outcome codes in order of preference (several measuring one construct
+        are sign-aligned, Cochrane Handbook 10.5.2).
+    timepoints : tuple of str
+        Time-point codes in order of preference (each trial contributes the first it reports).
+    window : str
+        The window in words (``"at 15-45 min"``).
+    critical : bool
+        Critical for decision-making (GRADE): shown in the key findings.
     """
-    import math
 
-    if published is None or recomputed is None or math.isnan(published) or math.isnan(recomputed):
-        return False
-    half = 0.5 * 10.0 ** (-_decimals(published))
-    return abs(recomputed - published) <= half + 1e-12
-
-
-def _missing_items(gaps: Any, rid: str) -> str:
-    """What data_gaps() lists as missing for a published result: its trials' numbers, or the candidates'."""
-    sub = gaps[(gaps["result_id"] == rid) & (gaps["kind"] == "trial_data")]
-    items = [f"{r.study + ': ' if r.study else ''}{r.item} ({r.status})" for r in sub.itertuples()]
-    cand = gaps[(gaps["result_id"] == rid) & (gaps["kind"] == "candidate_trial_data")]
-    if len(cand):
-        items.append(f"{cand['trial_id'].nunique()} candidate trials with numbers still to extract "
-                     f"({len(cand)} items in data_gaps())")
-    return "; ".join(dict.fromkeys(items))
+    outcomes: tuple[str, ...]
+    timepoints: tuple[str, ...]
+    window: str
+    critical: bool = False
 
 
-def reproduction_table(*, profiles: Sequence[str] = ("metafor", "revman5"),
-                       path: str | os.PathLike[str] | None = None) -> Any:
-    """Every published pooled result of ``data/published.csv``, recomputed where the data allow.
+#: The outcomes each route's comparisons are summarised on: the time windows the published reviews pooled
+#: (relief at 15-45 min, 120 min and 24 h, Chiu et al. 2016; rescue medication and adverse events over the
+#: emergency-department stay, Choi & Parmar 2014; attack frequency and responders at the end of
+#: prophylaxis, Chiu 2016 and von Luckner & Riederer 2018).
+REVIEW_OUTCOMES: dict[str, tuple[ReviewOutcome, ...]] = {
+    "iv": (
+        ReviewOutcome(("pain_relief",), ("15min", "20min", "30min", "45min"), "at 15-45 min", True),
+        ReviewOutcome(("pain_relief",), ("120min",), "at 120 min"),
+        ReviewOutcome(("pain_score", "pain_improvement", "pain_change"), ("60min", "90min", "120min"),
+                      "at 60-120 min", True),
+        ReviewOutcome(("pain_relief", "no_recurrence"), ("24h",), "at 24 h"),
+        ReviewOutcome(("rescue_medication",), ("ed_stay", "30min", "60min", "final"), "during the ED stay", True),
+        ReviewOutcome(("adverse_events",), ("ed_stay", "final", "treatment_period"), "during the ED stay", True),
+    ),
+    "oral": (
+        ReviewOutcome(("attack_frequency",), ("end_of_treatment", "month3", "wk12", "wk9-12", "month2"),
+                      "at the end of treatment", True),
+        ReviewOutcome(("responders_50",), ("end_of_treatment", "month3", "wk12", "month2"),
+                      "at the end of treatment", True),
+        ReviewOutcome(("migraine_days",), ("end_of_treatment", "month3", "wk12", "month2"),
+                      "at the end of treatment"),
+        ReviewOutcome(("severity",), ("end_of_treatment", "month3", "wk12", "month2"), "at the end of treatment"),
+        ReviewOutcome(("adverse_events",), ("treatment_period", "end_of_treatment"), "during treatment", True),
+    ),
+}
 
-    For each published result: its trial list (``data/published_trials.csv``,
-    trials stated or inferred from the arithmetic; candidates do not make a
-    list) and the trials' numbers are looked up; when every trial has usable
-    numbers, the analysis is re-run under each of ``profiles``
-    (:func:`mgmeta.reproduce`) and compared with the published estimate and
-    confidence limits at the paper's rounding.
 
-    Parameters
-    ----------
-    profiles : sequence of str
-        Software profiles to run (:func:`mgmeta.profiles.profiles`); the one
-        closest to the published estimate is reported.
-    path : path, optional
-        Data folder.
+def review_pools(comparison: str | Comparison, *, method: str = "REML", test: str = "knha",
+                 allow_assumptions: bool = False, crossover_corr: float = ASSUMED_CROSSOVER_CORR,
+                 exclude: Sequence[str] | None = None,
+                 path: str | os.PathLike[str] | None = None) -> list[OutcomePool]:
+    """The review's outcomes (:data:`REVIEW_OUTCOMES`) pooled for one comparison.
 
-    Returns
-    -------
-    DataFrame
-        One row per published result, in the order of ``published.csv``:
-        ``result_id review outcome timepoint route measure``, the published and
-        recomputed ``estimate ci_lower ci_upper k`` (natural scale: odds
-        ratios, not logs), ``profile`` (the closest), ``status`` (``reproduced``
-        within the paper's rounding; ``differs``, with the conventions that
-        move the numbers; ``cannot be recomputed``, with what is missing),
-        ``reason`` and ``trials`` (the trial ids used or sought).
-        ``frame.attrs["diffs"]`` maps result ids to the full
-        :func:`mgmeta.reproduce` tables of the recomputed results.
+    Outcomes no trial of the comparison reports at all are left out;
+    outcomes reported without usable numbers are kept (``result`` None), so
+    that a summary-of-findings table can say so.
+
+    Examples
+    --------
+    >>> [p.outcome_label for p in review_pools("oral-active-sodium-valproate") if p.result is not None]
+    ['Attack frequency at the end of treatment', 'Migraine days at the end of treatment']
     """
-    import math
-
-    import pandas as pd
-
-    from mgmeta.review import data as mgdata
-    from mgmeta.errors import DataError
-    from mgmeta.reproduce import reproduce
-
-    published = mgdata.load_published(path)
-    links = mgdata.load_published_trials(path)
-    trials = mgdata.load_trials(path)
-    gaps = mgdata.data_gaps(path)
-    all_ids = [str(t) for t in trials["trial_id"]]
-    default = {str(t) for t, d in zip(trials["trial_id"], trials["include_default"]) if bool(d is True)}
-    rows = []
-    diffs: dict[str, Any] = {}
-
-    def num(x: Any) -> float:
-        return float(x) if x is not None and not pd.isna(x) else math.nan
-
-    for pub in published.itertuples(index=False):
-        rid = str(pub.result_id)
-        measure = str(pub.measure)
-        row: dict[str, Any] = {
-            "result_id": rid, "review": pub.review, "outcome": pub.outcome, "timepoint": pub.timepoint,
-            "route": pub.route, "measure": measure, "published_estimate": num(pub.estimate),
-            "published_ci_lower": num(pub.ci_lower), "published_ci_upper": num(pub.ci_upper),
-            "published_k": None if pd.isna(pub.k) else int(pub.k), "recomputed_estimate": math.nan,
-            "recomputed_ci_lower": math.nan, "recomputed_ci_upper": math.nan, "recomputed_k": None,
-            "profile": "", "status": NOT_RECOMPUTABLE, "reason": "", "trials": ""}
-        mine = links[(links["result_id"] == rid) & (links["basis"] != "candidate")]  # candidates are no list
-        ids = [str(t) for t in mine["trial_id"]]
-        row["trials"] = "; ".join(ids)
-        if measure == "none":
-            row["reason"] = f"no pooled estimate was published ({pub.direction})"
-        elif measure == "unknown" or math.isnan(row["published_estimate"]):
-            row["reason"] = "the published estimate was not seen; " + (_missing_items(gaps, rid) or "")
-        elif not ids:
-            row["reason"] = "the trial list is not known (no public source seen names it); " + (
-                _missing_items(gaps, rid) or "")
-        elif pd.isna(pub.data_timepoint) or not str(pub.data_timepoint).strip():
-            row["reason"] = "the time point of the pooled data is not stated; " + (_missing_items(gaps, rid) or "")
-        else:
-            tps = [t for t in str(pub.data_timepoint).split(";") if t]
-            try:
-                pool = pool_outcome(str(pub.outcome), tps, measure=measure, comparison=_ANY_COMPARISON,
-                                    route=None if pd.isna(pub.route) else str(pub.route),
-                                    include=[t for t in ids if t not in default],
-                                    exclude=[t for t in all_ids if t not in ids], allow_assumptions=False,
-                                    path=path)
-            except DataError as exc:
-                row["reason"] = f"{exc}; " + (_missing_items(gaps, rid) or "")
-                rows.append(row)
-                continue
-            used = set(pool.data["trial_id"]) if len(pool.data) else set()
-            lacking = [t for t in ids if t not in used]
-            if lacking:
-                detail = "; ".join(f"{r.study}: {r.missing}" for r in pool.incomplete.itertuples()
-                                   if r.trial_id in lacking)
-                row["reason"] = (f"no usable numbers for {', '.join(lacking)}"
-                                 + (f" ({detail})" if detail else "") + "; " + (_missing_items(gaps, rid) or ""))
-            else:
-                given = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in pub._asdict().items()}
-                tab = reproduce(given, pool.effects, profiles=list(profiles), measure=measure)
-                diffs[rid] = tab
-                q = tab.set_index("quantity")
-                best = str(q.loc["estimate", "closest"]) or str(profiles[0])
-                row.update(recomputed_estimate=float(q.loc["estimate", best]),
-                           recomputed_ci_lower=float(q.loc["ci_lower", best]),
-                           recomputed_ci_upper=float(q.loc["ci_upper", best]),
-                           recomputed_k=int(q.loc["k", best]), profile=best)
-                checks = [(n, row[f"recomputed_{n}"], row[f"published_{n}"]) for n in
-                          ("estimate", "ci_lower", "ci_upper") if not math.isnan(row[f"published_{n}"])]
-                off = [n for n, r, p in checks if not within_rounding(r, p)]
-                if row["published_k"] is not None and row["published_k"] != row["recomputed_k"]:
-                    off.append("k")
-                if not off:
-                    row["status"] = REPRODUCED
-                    row["reason"] = (f"estimate and CI within the paper's rounding under the {best} profile"
-                                     if len(checks) > 1 else f"estimate within the paper's rounding under the {best} "
-                                     "profile (no CI published)")
-                else:
-                    row["status"] = DIFFERS
-                    why = [f"{n}: {row['recomputed_' + n]:.4g} vs {row['published_' + n]:.4g}" if n != "k" else
-                           f"k: {row['recomputed_k']} vs {row['published_k']}" for n in off]
-                    moved = [f"{c.removeprefix('changed_by_')}: {q.loc['estimate', c]}" for c in q.columns
-                             if c.startswith("changed_by_") and str(q.loc["estimate", c]).strip()]
-                    row["reason"] = ("; ".join(why) + (" (conventions that move the estimate: "
-                                                       + "; ".join(moved) + ")" if moved else
-                                                       " (no software convention explains it; the trial data or "
-                                                       "the trial list may differ)"))
-        row["reason"] = row["reason"].strip().rstrip(";")
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=_REPRO_COLUMNS)
-    out.attrs["diffs"] = diffs
-    return out
-
-
-# --------------------------------------------------------------------------
-# summary of findings
-# --------------------------------------------------------------------------
-
-_SOF_COLUMNS = ["outcome", "label", "timepoint", "measure", "relative_effect", "assumed_per_1000",
-                "corresponding_per_1000", "absolute_effect", "participants", "studies", "nnt", "comments",
-                "estimate", "ci_lower", "ci_upper", "assumed_risk", "corresponding_risk", "corresponding_lower",
-                "corresponding_upper", "nnt_value"]
-
-
-def corresponding_risk(assumed: float, effect: float, measure: str) -> float:
-    """Risk on magnesium implied by a relative (or absolute) effect and an assumed control risk.
-
-    Parameters
-    ----------
-    assumed : float
-        Assumed control-group risk (0-1).
-    effect : float
-        The effect on its natural scale: an odds ratio or risk ratio (not
-        its log), or a risk difference.
-    measure : {"OR", "PETO", "RR", "RD"}
-
-    Returns
-    -------
-    float
-        ``OR·ACR / (1 - ACR + OR·ACR)`` for odds ratios, ``RR·ACR`` for risk
-        ratios (capped at 1), ``ACR + RD`` for risk differences (within 0-1).
-
-    References
-    ----------
-    Schünemann HJ, Vist GE, Higgins JPT, et al. Interpreting results and
-    drawing conclusions. Cochrane Handbook for Systematic Reviews of
-    Interventions, version 6.4, chapter 15.4.4 (2023).
-    https://training.cochrane.org/handbook/current/chapter-15
-    """
-    if measure in ("OR", "PETO"):
-        return effect * assumed / (1 - assumed + effect * assumed)
-    if measure == "RR":
-        return min(1.0, effect * assumed)
-    if measure == "RD":
-        return min(1.0, max(0.0, assumed + effect))
-    raise DataError(f"no corresponding risk for measure {measure!r}")
-
-
-def summary_of_findings(pools: Sequence[OutcomePool], *, baseline: str = "median") -> Any:
-    """A summary-of-findings table, as GRADE's 'Summary of findings' tables present them.
-
-    For binary outcomes: the relative effect with its CI; the assumed risk
-    per 1000 on control (``baseline``: the median control-group risk of the
-    trials, or the pooled risk ``sum events / sum n``) and the corresponding
-    risk per 1000 on magnesium with its CI (from the relative effect's
-    limits, Cochrane Handbook 15.4.4); participants and studies; and the
-    number needed to treat, for benefit (NNTB) or harm (NNTH) according to
-    the outcome's good direction, rounded up. For continuous outcomes: the
-    median control mean and the (standardized) mean difference with its CI.
-    Certainty of the evidence (GRADE) is a judgement, not computed here.
-
-    Parameters
-    ----------
-    pools : sequence of OutcomePool
-        The analyses to summarise (those without a result are listed with
-        "no usable data").
-    baseline : {"median", "pooled"}
-        How the assumed control risk is taken from the trials.
-
-    Returns
-    -------
-    DataFrame
-        One row per analysis; display columns (``relative_effect``,
-        ``assumed_per_1000``, ``corresponding_per_1000``, ``absolute_effect``,
-        ``participants``, ``studies``, ``nnt``, ``comments``) and the numbers
-        behind them (``estimate ci_lower ci_upper assumed_risk
-        corresponding_risk corresponding_lower corresponding_upper nnt_value``;
-        effects on the natural scale).
-
-    References
-    ----------
-    Schünemann HJ, Higgins JPT, Vist GE, et al. Completing 'Summary of
-    findings' tables and grading the certainty of the evidence. Cochrane
-    Handbook, version 6.4, chapter 14 (2023).
-    https://training.cochrane.org/handbook/current/chapter-14
-    """
-    import math
-
-    import pandas as pd
-
-    if baseline not in ("median", "pooled"):
-        raise DataError(f"baseline must be 'median' or 'pooled', got {baseline!r}")
-    rows = []
-    for pool in pools:
-        info = outcome_info(pool.outcome)
-        s = pool.summary()
-        row: dict[str, Any] = {c: None for c in _SOF_COLUMNS}
-        row.update(outcome=pool.outcome, label=info.label, timepoint=pool.timepoint, measure=pool.measure,
-                   participants=pool.participants, studies=pool.k, estimate=s["estimate"],
-                   ci_lower=s["ci_lower"], ci_upper=s["ci_upper"], comments=" ".join(pool.notes))
-        if pool.result is None:
-            row.update(relative_effect="no usable data", comments="; ".join(
-                f"{r.study}: {r.missing}" for r in pool.incomplete.itertuples()) or "no trial reports it")
-            rows.append(row)
+    comp = get_comparison(comparison, path=path)
+    pools = []
+    for ro in REVIEW_OUTCOMES[comp.route]:
+        try:
+            pool = pool_outcome(ro.outcomes, ro.timepoints, comparison=comp, method=method, test=test,
+                                window=ro.window, allow_assumptions=allow_assumptions, exclude=exclude,
+                                crossover_corr=crossover_corr, path=path)
+        except DataError as exc:
+            if getattr(exc, "field", None) in ("timepoint", "outcome"):
+                continue  # no trial reports it at all
+            raise
+        if pool.result is None and not len(pool.incomplete):
             continue
-        effect = f"{s['estimate']:.2f} ({s['ci_lower']:.2f} to {s['ci_upper']:.2f})"
-        if pool.measure in _BINARY:
-            row["relative_effect"] = f"{pool.measure} {effect}"
-            arms = pool.data[pool.data["data_form"] == "arms"]
-            risks = (arms["ci"] / arms["n2i"]).to_numpy(float)
-            if len(risks):
-                acr = float(pd.Series(risks).median()) if baseline == "median" else \
-                    float(arms["ci"].sum() / arms["n2i"].sum())
-                cr, lo, hi = (corresponding_risk(acr, s[k], pool.measure) for k in ("estimate", "ci_lower",
-                                                                                       "ci_upper"))
-                row.update(assumed_risk=acr, corresponding_risk=cr, corresponding_lower=min(lo, hi),
-                           corresponding_upper=max(lo, hi), assumed_per_1000=f"{round(1000 * acr)} per 1000",
-                           corresponding_per_1000=f"{round(1000 * cr)} per 1000 ({round(1000 * min(lo, hi))} to "
-                                                  f"{round(1000 * max(lo, hi))})")
-                diff = cr - acr
-                row["absolute_effect"] = f"{abs(round(1000 * diff))} {'more' if diff >= 0 else 'fewer'} per 1000"
-                if diff != 0:
-                    nnt = math.ceil(1 / abs(diff) - 1e-9)
-                    benefit = (diff > 0) == info.higher_is_better
-                    row.update(nnt_value=nnt, nnt=f"{'NNTB' if benefit else 'NNTH'} {nnt}")
-            else:
-                row["comments"] = (row["comments"] + " No control-arm counts (reported contrast only): no "
-                                   "absolute effect.").strip()
-        else:
-            name = {"MD": "MD", "SMD": "SMD", "ROM": "Ratio of means"}[pool.measure]
-            row["relative_effect"] = f"{name} {effect}"
-            arms = pool.data[pool.data["data_form"] == "arms"]
-            if pool.measure != "SMD" and len(arms):
-                row["assumed_per_1000"] = f"control mean {float(arms['m2i'].median()):.3g}"
-            row["absolute_effect"] = f"{name} {effect}"
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=_SOF_COLUMNS)
-    for col in ("participants", "studies", "nnt_value"):
-        out[col] = pd.array([None if v is None or pd.isna(v) else int(v) for v in out[col]], dtype="Int64")
-    return out
+        pools.append(pool)
+    return pools
