@@ -546,3 +546,45 @@ def test_effect_direction_checks():
 def test_levels_constant():
     assert LEVELS == ("high", "moderate", "low", "very low")
     assert DOMAINS == ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
+
+
+# ---------------------------------------------------------------------------------------------
+# from a fitted model
+# ---------------------------------------------------------------------------------------------
+
+def test_evidence_from_result_aligns_by_label():
+    import mgmeta
+    res = mgmeta.meta_analysis([0.8, 0.6, -0.1], [0.25, 0.30, 0.2], labels=["A", "B", "C"], measure="OR")
+    ev = grade.evidence_from_result(res, comparison=COMPARISON, outcome=OUTCOME,
+                                    rob={"C": "high", "A": "low", "B": "unclear"},
+                                    indirect={"A": "", "B": "population: children", "C": ""},
+                                    participants=400, control_risk=0.3)
+    assert ev.rob == ("low", "unclear", "high")
+    assert ev.indirect == ("", "population: children", "")
+    assert ev.studies == ("A", "B", "C") and ev.k == 3 and ev.measure == "OR"
+    assert ev.weights == pytest.approx(tuple(res.weights)) and sum(ev.weights) == pytest.approx(100)
+    assert (ev.estimate, ev.ci_lower, ev.ci_upper, ev.i2) == (res.estimate, res.ci_lower, res.ci_upper, res.i2)
+    assert (ev.pi_lower, ev.pi_upper) == (res.pi_lower, res.pi_upper)
+    # a sequence in fit order works too, and indirectness defaults to direct
+    ev2 = grade.evidence_from_result(res, comparison=COMPARISON, outcome=OUTCOME, rob=["low", "unclear", "high"])
+    assert ev2.rob == ev.rob and ev2.indirect == ("", "", "")
+    rate_certainty(ev)  # rates without error
+
+
+def test_evidence_from_result_checks():
+    import mgmeta
+    res = mgmeta.meta_analysis([0.8, 0.6], [0.25, 0.30], labels=["A", "B"], measure="OR")
+    with pytest.raises(DataError, match="study 'B': no rob given"):
+        grade.evidence_from_result(res, comparison=COMPARISON, outcome=OUTCOME, rob={"A": "low"})
+    with pytest.raises(DataError, match="rob has 1 entries but the analysis has 2 studies"):
+        grade.evidence_from_result(res, comparison=COMPARISON, outcome=OUTCOME, rob=["low"])
+    with pytest.raises(DataError, match="not a string"):
+        grade.evidence_from_result(res, comparison=COMPARISON, outcome=OUTCOME, rob="low")
+    with pytest.raises(DataError, match="95%"):
+        grade.evidence_from_result(mgmeta.meta_analysis([0.8, 0.6], [0.25, 0.3], level=0.9, measure="OR"),
+                                   comparison=COMPARISON, outcome=OUTCOME, rob=["low", "low"])
+    raw = mgmeta.meta_analysis([0.8, 0.6], [0.25, 0.30])
+    with pytest.raises(DataError, match="unknown measure None"):
+        grade.evidence_from_result(raw, comparison=COMPARISON, outcome=OUTCOME, rob=["low", "low"])
+    ev = grade.evidence_from_result(raw, comparison=COMPARISON, outcome=OUTCOME, rob=["low", "low"], measure="MD")
+    assert ev.measure == "MD"

@@ -134,6 +134,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -149,6 +150,7 @@ __all__ = [
     "DOMAINS",
     "LEVELS",
     "GradeEvidence",
+    "evidence_from_result",
     "DomainRating",
     "Certainty",
     "rate_certainty",
@@ -286,6 +288,110 @@ class GradeEvidence:
     small_study_p: float | None = None
     threshold: float | None = None
     studies: tuple[str, ...] = ()
+
+
+def _per_study(values: Mapping[str, Any] | Sequence[Any] | None, labels: Sequence[str], name: str,
+               default: str | None) -> tuple[str, ...]:
+    if values is None:
+        if default is None:
+            raise DataError(f"{name} is required (one value per study, or a mapping from study label)", field=name)
+        return tuple(default for _ in labels)
+    if isinstance(values, Mapping):
+        missing = [lab for lab in labels if lab not in values]
+        if missing:
+            raise DataError(f"study {missing[0]!r}: no {name} given (the mapping has "
+                            f"{', '.join(map(repr, values))})", study=missing[0], field=name)
+        return tuple(str(values[lab]) for lab in labels)
+    if isinstance(values, str):
+        raise DataError(f"{name} must be one value per study or a mapping from study label, not a string",
+                        field=name)
+    out = tuple("" if v is None else str(v) for v in values)
+    if len(out) != len(labels):
+        raise DataError(f"{name} has {len(out)} entries but the analysis has {len(labels)} studies", field=name)
+    return out
+
+
+def evidence_from_result(result: Any, *, comparison: str, outcome: str,
+                         rob: Mapping[str, str] | Sequence[str],
+                         indirect: Mapping[str, str] | Sequence[str] | None = None,
+                         participants: int | None = None, events: int | None = None,
+                         control_risk: float | None = None, randomized: bool = True,
+                         small_study_p: float | None = None, threshold: float | None = None,
+                         measure: str | None = None) -> GradeEvidence:
+    """The :class:`GradeEvidence` of a fitted meta-analysis.
+
+    Parameters
+    ----------
+    result : MetaAnalysisResult
+        A 95 % fit (:func:`mgmeta.meta_analysis`); estimate, CI, prediction
+        interval, I², study estimates, variances, weights (percent) and labels
+        are taken from it.
+    comparison, outcome : str
+        The comparison and the outcome (with time point) in words.
+    rob : mapping or sequence of str
+        Overall risk of bias per study: a mapping from study label (safest) or
+        one value per study in the order of the fit.
+    indirect : mapping or sequence of str, optional
+        Reason each study is indirect, ``""`` for direct; default: all direct.
+    participants, events, control_risk : optional
+        Participants (each counted once: a crossover trial's people once, a
+        shared control arm once), total events and control-group risk; they
+        are not inferred from the arm data because only the review knows the
+        unit of analysis.
+    randomized, small_study_p, threshold
+        As in :class:`GradeEvidence` (``small_study_p`` is used only from 10 studies).
+    measure : str, optional
+        Effect measure when the fit does not know it (fits of raw ``yi``).
+
+    Returns
+    -------
+    GradeEvidence
+
+    Raises
+    ------
+    DataError
+        When the fit is not at the 95 % level, the measure is unknown, or a
+        study has no risk-of-bias judgement.
+
+    Examples
+    --------
+    >>> import mgmeta
+    >>> from mgmeta.review.grade import evidence_from_result, rate_certainty
+    >>> res = mgmeta.meta_analysis([0.8, 0.6], [0.25, 0.30], labels=["Trial A", "Trial B"], measure="OR")
+    >>> ev = evidence_from_result(res, comparison="IV magnesium vs placebo", outcome="Pain relief at 30 min",
+    ...                           rob={"Trial B": "low", "Trial A": "unclear"}, participants=300,
+    ...                           control_risk=0.35)
+    >>> ev.rob, round(ev.weights[0], 1)
+    (('unclear', 'low'), 54.5)
+    >>> rate_certainty(ev).level
+    'low'
+    """
+    level = float(getattr(result, "level", 0.95))
+    if abs(level - 0.95) > 1e-12:
+        raise DataError(f"GRADE uses 95% confidence intervals; the fit has level {level:g}", field="level")
+    measure = measure if measure is not None else getattr(result, "measure", None)
+    if measure not in _MEASURES:
+        raise DataError(f"unknown measure {measure!r}; give measure= one of {', '.join(_MEASURES)}",
+                        field="measure")
+    k = int(result.k)
+    labels = [str(x) for x in result.labels] if getattr(result, "labels", None) else \
+        [f"study {i + 1}" for i in range(k)]
+    pi_lo, pi_hi = getattr(result, "pi_lower", None), getattr(result, "pi_upper", None)
+    if pi_lo is not None and pi_hi is not None and not (math.isfinite(pi_lo) and math.isfinite(pi_hi)):
+        pi_lo = pi_hi = None
+    i2 = getattr(result, "i2", None)
+    weights = result.weights
+    return GradeEvidence(
+        comparison=comparison, outcome=outcome, measure=str(measure), k=k,
+        estimate=float(result.estimate), ci_lower=float(result.ci_lower), ci_upper=float(result.ci_upper),
+        yi=tuple(float(x) for x in np.asarray(result.yi, dtype=float)),
+        vi=tuple(float(x) for x in np.asarray(result.vi, dtype=float)),
+        weights=tuple(float(x) for x in np.asarray(weights() if callable(weights) else weights, dtype=float)),
+        rob=_per_study(rob, labels, "rob", None), indirect=_per_study(indirect, labels, "indirect", ""),
+        pi_lower=None if pi_lo is None else float(pi_lo), pi_upper=None if pi_hi is None else float(pi_hi),
+        i2=None if i2 is None or not math.isfinite(float(i2)) else float(i2),
+        participants=participants, events=events, control_risk=control_risk, randomized=randomized,
+        small_study_p=small_study_p, threshold=threshold, studies=tuple(labels))
 
 
 @dataclass(frozen=True)
@@ -834,8 +940,9 @@ def rate_certainty(evidence: GradeEvidence, overrides: pd.DataFrame | None = Non
     ('low', '⊕⊕◯◯')
     >>> [(d.domain, d.rating) for d in c.domains]
     [('risk_of_bias', -1), ('inconsistency', 0), ('indirectness', 0), ('imprecision', -1), ('publication_bias', 0)]
-    >>> c.footnotes[0]
-    'Risk of bias: serious, downgraded one level (60% of the weight from studies not at low risk of bias (more than 50%; high 0%, some concerns 0%, unclear 60%))'
+    >>> print(c.footnotes[0])  # doctest: +NORMALIZE_WHITESPACE
+    Risk of bias: serious, downgraded one level (60% of the weight from studies not at
+    low risk of bias (more than 50%; high 0%, some concerns 0%, unclear 60%))
     """
     yi, vi, share, rob, indirect = _check_evidence(evidence)
     computed = {
