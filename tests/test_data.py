@@ -542,5 +542,29 @@ def test_known_issues_list_the_judgement_calls():
     assert "pfaffenrath1996.mg.responders_50.wk12.events.printed" in ids
     assert "zohaib.dexmet.pain_relief.120min.percent" in ids
     assert "ginder2000.mg.participants.enrolled.n" in ids
-    assert set(issues["flag"]) == {"source_inconsistent", "conflicting_sources", "assumption"}
+    assert "cete2005.mg.recurrence.24h.percent" in ids
+    assert "bigal2002.mo.pain_relief.60min.nnt" in ids
+    assert set(issues["flag"]) == {"source_inconsistent", "conflicting_sources", "assumption", "unverified",
+                                   "denominator_unknown"}
     assert (issues["notes"].str.len() > 0).all()
+
+
+def test_percentages_with_unknown_denominators_are_never_converted(copy):
+    # Cete 2005 recurrence at 24 h: 43 % / 52 % / 53 %; 52 % is no whole count of the 36 analysed
+    frame = data.analysis_data("recurrence", "24h", measure="OR", keep_missing=True)
+    cete = frame[frame["trial_id"] == "cete2005"]
+    assert list(cete["data_form"]) == ["missing"]
+    assert cete["ai"].isna().all() and "mg: events" in cete["missing"].iloc[0]
+    frame = data.analysis_data("recurrence", "24h", measure="OR")
+    assert "cete2005" not in set(frame["trial_id"])
+    assert any(e["trial_id"] == "cete2005" and "incomplete data" in e["reason"] for e in frame.attrs["excluded"])
+    # without the flag the percentage would be read as a count of the analysed arm, which 52 % cannot be
+    edit(copy, "outcomes", "record_id", "cete2005.mg.recurrence.24h.percent", flag="", notes="")
+    with pytest.raises(DataError, match="52"):
+        data.analysis_data("recurrence", "24h", measure="OR", path=copy)
+
+
+def test_unknown_flag_is_refused(copy):
+    row = edit(copy, "outcomes", "record_id", "cete2005.mg.recurrence.24h.percent", flag="doubtful")
+    found = problems_at(data.validate(copy), "outcomes", row, "flag")
+    assert found and "not an allowed value" in found[0].message

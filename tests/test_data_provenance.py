@@ -269,3 +269,41 @@ def test_judgement_calls_are_written_down():
     assert "30/30" in trials["bigal2002"]["notes"]
     # Ginder's split rests on an assumption
     assert out["ginder2000.mg.participants.enrolled.n"]["flag"] == "assumption"
+
+
+def test_audit_corrections_of_issue_11():
+    """The corrections an independent audit of about 150 numbers asked for (mgmeta issue 11, item 9)."""
+    out = {r["record_id"]: r for r in raw_rows("outcomes")}
+    trials = {r["trial_id"]: r for r in raw_rows("trials")}
+    contrasts = {r["contrast_id"]: r for r in raw_rows("contrasts")}
+    # Cete 2005: 37/36/40 are analysed arm sizes (113 = 120 - 7), not randomized ones
+    assert "113 = 120" in trials["cete2005"]["notes"] and "ANALYSED" in trials["cete2005"]["notes"]
+    for arm, n in (("met", "37"), ("mg", "36"), ("placebo", "40")):
+        r = out[f"cete2005.{arm}.participants.analysed.n"]
+        assert r["value"] == n and r["timepoint"] == "analysed" and "not the randomized" in r["notes"]
+    assert not any(k.startswith("cete2005.") and ".participants.randomized." in k for k in out)
+    # Cete 2005: recurrence at 24 h as percentages with unknown denominators (BestBETs appraisal)
+    for arm, pct in (("met", "43"), ("mg", "52"), ("placebo", "53")):
+        r = out[f"cete2005.{arm}.recurrence.24h.percent"]
+        assert (r["value"], r["status"], r["flag"]) == (pct, "reported", "denominator_unknown")
+        assert "bestbets" in r["source_url"]
+        assert out[f"cete2005.{arm}.recurrence.24h.events"]["status"] == "missing"
+        assert out[f"cete2005.{arm}.recurrence.24h.n"]["status"] == "missing"
+    assert not any(r["trial_id"] == "cete2005" and r["outcome"] == "recurrence" and r["status"] == "derived"
+                   for r in out.values())
+    # Zohaib: journal and DOI
+    z = trials["zohaib"]
+    assert z["doi"] == "10.61919/jhrr.v4i2.857"
+    assert "J Health Rehabil Res 4(2)" in z["citation"]
+    assert z["provenance"].startswith("doi=https://doi.org/10.61919/jhrr.v4i2.857|")
+    # Shahrami 2015: blinding from the appraisal its rob_basis cites, named in provenance
+    s = trials["shahrami2015"]
+    assert s["blinding"] == "double-blind"
+    assert "blinding=https://emergencymedicineireland.com/magnesium-for-migraine/|" in s["provenance"]
+    assert "emergencymedicineireland.com" in s["rob_basis"] and "computer-generated" in s["rob_basis"]
+    assert (s["rob_randomization"], s["rob_measurement"], s["rob_overall"]) == ("some concerns", "low", "unclear")
+    # Bigal 2002: the MO gain and NNT could not be re-found: kept, flagged, never used
+    for cid, value in (("bigal2002.mo.pain_relief.60min.rd", "17"), ("bigal2002.mo.pain_relief.60min.nnt", "5.98")):
+        assert contrasts[cid]["estimate"] == value
+        assert contrasts[cid]["flag"] == "unverified" and "UNVERIFIED" in contrasts[cid]["notes"]
+    assert "unverified" in trials["bigal2002"]["notes"]

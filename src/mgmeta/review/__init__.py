@@ -8,4 +8,6 @@ the way a Cochrane review is: comparison -> outcome -> time point.
   analysis-ready rows with every conversion recorded).
 - :mod:`mgmeta.review.outcomes`: one outcome of one comparison, from the data
   to a fitted model.
+- :mod:`mgmeta.review.grade`: GRADE certainty of one outcome of one comparison,
+  with written rules, reasons and reviewer overrides (``data/grade.csv``).
 """

@@ -79,8 +79,9 @@ _DEFAULT_DIR = Path(__file__).resolve().parents[3] / "data"
 ASSUMED_CROSSOVER_CORR = 0.5
 _DESCRIPTOR = "datapackage.json"
 
-# Flags whose rows are kept for the record but never used (see data/README.md).
-_UNUSABLE = frozenset({"source_inconsistent", "conflicting_sources"})
+# Flags whose rows are kept for the record but never used (see data/README.md); a percentage flagged
+# denominator_unknown is in particular never converted to a count.
+_UNUSABLE = frozenset({"source_inconsistent", "conflicting_sources", "unverified", "denominator_unknown"})
 _ROB_DOMAINS = ("rob_randomization", "rob_deviations", "rob_missing", "rob_measurement", "rob_selection")
 _BINARY = ("OR", "RR", "RD", "PETO")
 _CONTINUOUS = ("MD", "SMD", "ROM")
@@ -896,8 +897,9 @@ def validate(path: str | os.PathLike[str] | None = None) -> list[Problem]:
     * contrasts and published results lie within their confidence intervals,
       ratios are positive, p-values say how they were printed.
 
-    Rows flagged ``source_inconsistent`` or ``conflicting_sources`` are kept as
-    printed and left out of the arithmetic checks (see :func:`known_issues`).
+    Rows flagged ``source_inconsistent``, ``conflicting_sources``, ``unverified``
+    or ``denominator_unknown`` are kept as printed and left out of the
+    arithmetic checks and of :func:`analysis_data` (see :func:`known_issues`).
 
     Examples
     --------
