@@ -12,14 +12,13 @@
 # ---
 
 # %% [markdown]
-# # The trial data: trials, arms, outcomes, provenance and risk of bias
+# # The trials: what they compared, what they report, where each number was read
 #
 # Every randomized trial of intravenous magnesium for acute migraine and of oral magnesium for
-# prevention that the published reviews pooled or discussed, with what each trial reports, where each
-# number was read, how complete the extraction is, and the risk of bias.
-#
-# Everything below is read from `data/` through `mgmeta.review.data`, which validates the files against
-# `data/datapackage.json` before returning them; nothing is typed in here.
+# prevention that the published reviews pooled or discussed: the comparisons they make, the outcomes
+# they report with usable numbers, how every number was obtained (reported, derived with its
+# arithmetic, or missing), and their risk of bias. Everything is read from `data/`, validated against
+# `data/datapackage.json`; nothing is typed in here.
 
 # %% tags=["parameters"]
 FIGURE_DIR = "../report/figures/01_data_overview"
@@ -29,130 +28,123 @@ TABLE_DIR = "../report/tables/01_data_overview"
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mgmeta.review import data as mgdata
 from mgmeta import report
-from mgmeta.review.outcomes import analysis_catalogue
 from mgmeta.plots import rob_summary
+from mgmeta.review import data as mgdata
+from mgmeta.review.comparisons import comparisons
+from mgmeta.review.outcomes import analysis_catalogue
 
-pd.set_option("display.max_colwidth", 80)
-pd.set_option("display.max_rows", 500)
 problems = mgdata.validate()
-print(f"data/ validated: {len(problems)} problem(s)")
 trials = mgdata.load_trials()
-arms = mgdata.load_arms()
 outcomes = mgdata.load_outcomes()
+included = trials[trials["include_default"].fillna(False).astype(bool)]
+comps = comparisons()
 
 # %% [markdown]
 # ## The trials
 #
-# `include_default` says whether a study enters the analyses by default; non-randomized studies and
-# combination products are listed but kept out (the reason is in `exclusion_reason`).
+# Studies that are not randomized trials of magnesium alone (non-randomized studies, combination
+# products) are listed but left out of every analysis; the last column says why.
 
 # %%
-overview = trials[["study", "year", "route", "randomized", "design", "blinding", "country", "population_group",
-                   "mg_salt", "mg_dose", "comparator_type", "n_randomized", "include_default",
-                   "exclusion_reason"]]
-report.save_table(overview, "trials", TABLE_DIR)
-overview
-
-# %%
-pd.crosstab([trials["route"], trials["randomized"].astype("string").fillna("not stated")],
-            trials["include_default"].map({True: "included", False: "listed only"}), margins=True)
+report.show_table(
+    trials.assign(included=trials["include_default"].fillna(False).astype(bool),
+                  route=trials["route"].str.upper().replace({"ORAL": "Oral"})),
+    "trials", TABLE_DIR,
+    columns={"study": "Study", "route": "Route", "design": "Design", "blinding": "Blinding",
+             "population_group": "Population", "mg_salt": "Magnesium salt", "mg_dose": "Dose",
+             "comparator": "Control", "n_randomized": "Randomized", "included": "Analysed",
+             "exclusion_reason": "Why not analysed"},
+    caption="Trials of magnesium for migraine in data/trials.csv",
+    kinds={"n_randomized": "int"})
 
 # %% [markdown]
-# ## Arms and comparisons
+# ## The comparisons
 #
-# One row per arm (stratum totals and trial totals carry no numbers of their own). Magnesium is
-# always arm 1 of an analysis; the comparison says whether the control is placebo, an active drug,
-# or the same drug without magnesium (add-on).
+# A comparison is a route and one comparator: magnesium against placebo, against a named drug, or
+# added to a co-treatment that both arms receive. Different comparators are never pooled into one
+# estimate; a multi-arm trial appears in each comparison its arms make.
 
 # %%
-arms.loc[arms["arm_role"] != "total", ["trial_id", "arm", "arm_role", "label", "intervention", "comparison",
-                                       "stratum"]]
+comparison_table = pd.DataFrame(
+    [{"comparison": c.label, "id": c.id, "trials": len(c.trials),
+      "studies": "; ".join(trials.set_index("trial_id").loc[list(c.trials), "study"])} for c in comps])
+report.show_table(comparison_table, "comparisons", TABLE_DIR,
+                  columns={"comparison": "Comparison", "trials": "Trials", "studies": "Studies", "id": "Identifier"},
+                  caption="The comparisons of the review (randomized trials analysed by default)")
 
 # %% [markdown]
-# ## Outcomes and time points
+# ## What each comparison reports with usable numbers
 #
-# Which outcome each trial reports at which time point, and for how many trials the numbers are
-# complete enough to analyse (`trials_usable`; `trials_incomplete` report the outcome without
-# enough numbers, e.g. a mean without its SD, or percentages without arm sizes).
+# One row per comparison, outcome and time point: trials with numbers complete enough to analyse, and
+# trials that report the outcome without them (a mean without its SD, percentages without arm sizes).
 
 # %%
-catalogue = pd.concat([analysis_catalogue(route, ["placebo", "add-on", "active", "usual care"])
-                       .assign(route=route) for route in ("iv", "oral")], ignore_index=True)
-report.save_table(catalogue, "outcome_catalogue", TABLE_DIR)
-catalogue[["route", "label", "timepoint", "kind", "measure", "units", "trials_usable", "trials_incomplete",
-           "studies"]]
-
-# %%
-coverage = pd.crosstab(outcomes["trial_id"], outcomes["outcome"])
-fig, ax = plt.subplots(figsize=(10, 7))
-ax.imshow(coverage.to_numpy() > 0, cmap="Blues", aspect="auto")
-ax.set_xticks(range(coverage.shape[1]), coverage.columns, rotation=60, ha="right", fontsize=8)
-ax.set_yticks(range(coverage.shape[0]), coverage.index, fontsize=8)
-ax.set_title("Outcomes with at least one number in data/outcomes.csv (shaded)")
-fig.tight_layout()
-report.save_figure(fig, "outcome_coverage", FIGURE_DIR)
-plt.show()
+catalogue = pd.concat([analysis_catalogue(c) for c in comps], ignore_index=True)
+report.show_table(catalogue, "outcome_catalogue", TABLE_DIR,
+                  columns={"comparison": "Comparison", "label": "Outcome", "timepoint": "Time point",
+                           "measure": "Measure", "trials_usable": "Trials with numbers",
+                           "trials_incomplete": "Trials without usable numbers", "studies": "Studies"},
+                  caption="Outcomes and time points per comparison", collapse=True)
 
 # %% [markdown]
-# ## Provenance and completeness of extraction
+# ## How every number was obtained
 #
-# Every number in `data/outcomes.csv` is either *reported* (read from the source at its locator),
-# *derived* (with its arithmetic written in `derivation`, e.g. a count from a percentage), or
-# *missing* (looked for and not found). The chart shows the share per trial.
+# Every number in `data/outcomes.csv` is *reported* (read from the source at its locator), *derived*
+# (computed here, with the arithmetic written down, e.g. a count from a percentage) or *missing*
+# (looked for and not found).
 
 # %%
-status = pd.crosstab(outcomes["trial_id"], outcomes["status"]).reindex(columns=["reported", "derived", "missing"],
-                                                                      fill_value=0)
-report.save_table(status.rename_axis("trial_id").reset_index(), "extraction_status", TABLE_DIR)
-fig, ax = plt.subplots(figsize=(8, 7))
-status.plot.barh(stacked=True, ax=ax, color={"reported": "#0072B2", "derived": "#E69F00", "missing": "#BBBBBB"})
+status = pd.crosstab(outcomes["trial_id"].map(trials.set_index("trial_id")["study"]), outcomes["status"]).reindex(
+    columns=["reported", "derived", "missing"], fill_value=0)
+report.save_table(status.rename_axis("study").reset_index(), "extraction_status", TABLE_DIR)
+fig, ax = plt.subplots(figsize=(7.5, 6.5), layout="constrained")
+status.plot.barh(stacked=True, ax=ax, color={"reported": "#0072B2", "derived": "#E69F00", "missing": "#BBBBBB"},
+                 width=0.8)
 ax.invert_yaxis()
-ax.set_xlabel("numbers in data/outcomes.csv")
+ax.set_xlabel("Numbers in data/outcomes.csv")
 ax.set_ylabel("")
-ax.set_title("Extraction status of every number, per trial")
-fig.tight_layout()
-report.save_figure(fig, "extraction_status", FIGURE_DIR)
-plt.show()
-
-# %%
-pd.crosstab(outcomes["source_type"], outcomes["status"], margins=True)
+ax.legend(title=None, frameon=False, loc="lower right")
+ax.set_title("How every number was obtained, per trial")
+report.show_figure(fig, "extraction_status", FIGURE_DIR,
+                   alt="How every number was obtained, per trial. Stacked bars of reported, derived and missing "
+                       "numbers for each trial; most trials are known from their abstracts, with many numbers missing.")
 
 # %% [markdown]
-# ### Judgement calls
-#
-# Numbers kept as printed but not used, or used only under an explicit assumption (e.g. Pfaffenrath's
-# printed "1 in each group" next to 28.6 % and 29.4 %), each with the source it was read from.
+# Numbers kept as printed but not used (they contradict their own source, or another source), or used
+# only under a stated assumption, are listed with the reason in `known_issues.csv`.
 
 # %%
 issues = mgdata.known_issues()
-report.save_table(issues, "known_issues", TABLE_DIR)
-issues[["trial_id", "table", "flag", "value", "notes", "locator"]]
+report.show_table(issues, "known_issues", TABLE_DIR,
+                  columns={"trial_id": "Trial", "flag": "Flag", "value": "Value", "notes": "Why"},
+                  caption="Judgement calls on individual numbers", collapse=True)
 
 # %% [markdown]
 # ## Risk of bias
 #
-# RoB 2 domains as far as the sources allow a judgement (`unclear` where they do not; most trials are
-# known from their abstracts only). `rob_basis` in `data/trials.csv` says what each judgement rests on.
+# RoB 2 domains as far as the sources allow a judgement; "No information" where they do not (most
+# trials are known from their abstracts only). `rob_basis` in `data/trials.csv` says what each
+# judgement rests on.
 
 # %%
-randomized = trials[trials["randomized"].fillna(False).astype(bool)]
-fig = rob_summary(randomized, title="Risk of bias of the randomized trials (RoB 2)")
-report.save_figure(fig, "risk_of_bias", FIGURE_DIR)
-fig
+fig = rob_summary(included, title="Risk of bias of the analysed trials (RoB 2)")
+report.show_figure(fig, "risk_of_bias", FIGURE_DIR,
+                   alt="Risk of bias of the analysed trials (RoB 2). One row of coloured judgements per trial and "
+                       "domain; most domains have no information because only abstracts were available.")
 
 # %%
-randomized[["study", "rob_overall", "rob_basis"]]
-
-# %% [markdown]
-# ## What is still missing
-#
-# For each published pooled result, the numbers still missing for an exact reproduction (the
-# extraction to-do list for a reader with the full texts); the reproduction notebook uses the same
-# list to explain every result it cannot recompute.
-
-# %%
-gaps = mgdata.data_gaps()
-report.save_table(gaps, "data_gaps", TABLE_DIR)
-pd.crosstab(gaps["result_id"], gaps["status"], margins=True)
+rob_counts = included["rob_overall"].fillna("no information").replace({"unclear": "no information"}).value_counts()
+n_reported = int((outcomes["status"] == "reported").sum())
+n_derived = int((outcomes["status"] == "derived").sum())
+n_missing = int((outcomes["status"] == "missing").sum())
+usable = catalogue[catalogue["trials_usable"] > 0]
+report.what_this_means(
+    f"The review rests on {len(included)} randomized trials in {len(comps)} comparisons, but only "
+    f"{usable['studies'].str.split('; ').explode().nunique()} trials give numbers complete enough to analyse "
+    f"any outcome, and no comparison has more than {int(catalogue['trials_usable'].max())} trial with usable "
+    f"numbers for the same outcome and time point. Of the {len(outcomes)} numbers sought, {n_reported} were "
+    f"reported, {n_derived} derived with their arithmetic and {n_missing} could not be found. The overall risk "
+    f"of bias is {rob_counts.get('no information', 0)} times 'no information' and "
+    f"{rob_counts.get('high', 0)} times high among {len(included)} trials, because most trials are known from "
+    f"their abstracts only. Data validation found {len(problems)} problems.")

@@ -14,92 +14,108 @@
 # %% [markdown]
 # # Oral magnesium for migraine prevention
 #
-# Attack frequency, intensity (severity), migraine days, responders and adverse events in the
-# randomized trials of oral magnesium, pooled where at least one trial gives usable numbers, with a
-# forest plot each; then the end-of-treatment comparisons the published reviews pooled.
+# Randomized trials of oral magnesium taken daily to prevent migraine attacks, against placebo,
+# against an active preventive (sodium valproate, propranolol), or added to one. The outcomes are
+# attack frequency, responders (at least 50% fewer attacks), migraine days, attack severity and adverse
+# events at the end of treatment.
 #
-# Magnesium is always the first arm: a mean difference below 0 means fewer attacks (or lower
-# intensity) on magnesium, an odds ratio above 1 more responders on magnesium.
+# Each comparison is analysed on its own: a comparator is never pooled with another. Magnesium is
+# always the first arm, so an odds ratio above 1 means more events on magnesium. Numbers that rest on a
+# conversion (a mean from a median, a count from a percentage, a crossover trial analysed paired) carry
+# a letter, explained under the plot and in the table. The model is REML with the Hartung-Knapp test;
+# a single trial is shown as its own estimate, not pooled.
 
 # %% tags=["parameters"]
 FIGURE_DIR = "../report/figures/03_oral_magnesium"
 TABLE_DIR = "../report/tables/03_oral_magnesium"
+ROUTE = "oral"
 METHOD = "REML"
 TEST = "knha"
-COMPARISON = ["placebo", "add-on", "usual care", "active"]
-EXCLUDE = []
 ALLOW_ASSUMPTIONS = False
-END_OF_TREATMENT = ["end_of_treatment", "month3", "wk12", "wk9-12", "month2", "2cycles", "month1"]
-WINDOWS = {
-    "attack frequency": [["attack_frequency"], "MD"],
-    "attack intensity": [["severity"], "SMD"],
-    "migraine days": [["migraine_days", "headache_days"], "MD"],
-    "responders": [["responders_50"], "OR"],
-}
+ACROSS = [[['attack_frequency'], ['end_of_treatment', 'month3', 'wk12', 'wk9-12', 'month2'], 'at the end of treatment']]
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from mgmeta import report
-from mgmeta.review.outcomes import analysis_catalogue, pool_outcome, pool_table
+from mgmeta.review.comparisons import comparisons
+from mgmeta.review.outcomes import REVIEW_OUTCOMES, pool_across_comparators, pool_table, review_pools
+from mgmeta.review.sof import summary_of_findings
 
-pd.set_option("display.max_colwidth", 60)
-pd.set_option("display.max_rows", 200)
-print(f"tau² estimator {METHOD}, test {TEST}; comparisons pooled, in order of preference: {COMPARISON}; "
-      f"excluded: {EXCLUDE or 'none'}; numbers resting on assumptions used: {ALLOW_ASSUMPTIONS}")
-
-# %% [markdown]
-# ## What the trials report
-
-# %%
-catalogue = analysis_catalogue("oral", COMPARISON)
-report.save_table(catalogue, "catalogue", TABLE_DIR)
-catalogue[["label", "timepoint", "measure", "units", "trials_usable", "trials_incomplete", "studies"]]
+comps = comparisons(ROUTE)
+pools = {c.id: review_pools(c, method=METHOD, test=TEST, allow_assumptions=ALLOW_ASSUMPTIONS) for c in comps}
+every = [p for ps in pools.values() for p in ps]
+findings = summary_of_findings(every)
 
 # %% [markdown]
-# ## Per outcome and time point
+# ## Results at a glance
 #
-# Crossover trials without a reported within-patient correlation are analysed as parallel groups
-# (conservative); a single trial is shown as its own estimate, not pooled.
+# Every comparison and outcome with at least one trial reporting usable numbers; p-values come from
+# the test named beside them.
 
 # %%
-pools = [pool_outcome(row.outcome, row.timepoint, measure=row.measure, comparison=COMPARISON,
-                             route="oral", method=METHOD, test=TEST, exclude=EXCLUDE,
-                             allow_assumptions=ALLOW_ASSUMPTIONS)
-         for row in catalogue.itertuples() if row.trials_usable > 0]
-summary = pool_table(pools)
-report.save_table(summary, "pooled_by_timepoint", TABLE_DIR)
-summary[["outcome", "timepoint", "measure", "k", "participants", "estimate", "ci_lower", "ci_upper", "pvalue",
-         "i2", "studies", "notes"]]
-
-# %%
-for pool in pools:
-    display(pool)
-    fig = pool.forest()
-    report.save_figure(fig, f"forest-{pool.name}", FIGURE_DIR)
-    display(fig)
+summary = pool_table([p for p in every if p.result is not None])
+report.show_table(summary.merge(findings[["comparison", "outcome", "certainty"]],
+                                left_on=["comparison", "outcome_label"], right_on=["comparison", "outcome"],
+                                suffixes=("", "_sof")),
+                  "results", TABLE_DIR,
+                  columns={"comparison": "Comparison", "outcome_label": "Outcome", "measure": "Measure",
+                           "k": "Trials", "participants": "Participants", "estimate": "Estimate",
+                           "ci_lower": "95% CI lower", "ci_upper": "95% CI upper", "pvalue": "p",
+                           "p_test": "Test", "certainty": "Certainty", "studies": "Trials (footnote)"},
+                  caption="Results by comparison (odds ratios and ratios of means on their natural scale)",
+                  kinds={"k": "int", "participants": "int"})
 
 # %% [markdown]
-# ## At the end of treatment
-#
-# The reviews compare magnesium and control at the end of treatment, whatever its length: each trial
-# contributes the last time point it reports usable numbers for (`END_OF_TREATMENT`, in order).
+# ## Comparison by comparison
 
 # %%
-windows = [pool_outcome(outcomes, END_OF_TREATMENT, measure=measure, comparison=COMPARISON,
-                               route="oral", method=METHOD, test=TEST, window="end of treatment",
-                               exclude=EXCLUDE, allow_assumptions=ALLOW_ASSUMPTIONS)
-           for name, (outcomes, measure) in WINDOWS.items()]
-window_summary = pool_table(windows)
-report.save_table(window_summary, "pooled_end_of_treatment", TABLE_DIR)
-window_summary[["outcome", "timepoint", "measure", "k", "participants", "estimate", "ci_lower", "ci_upper",
-                "pvalue", "i2", "trials_incomplete", "studies", "notes"]]
-
-# %%
-for pool in windows:
-    display(pool)
-    if pool.result is not None:
+for comp in comps:
+    display(Markdown(f"### {comp.label}"))
+    shown = [p for p in pools[comp.id] if p.result is not None]
+    lacking = [p for p in pools[comp.id] if p.result is None]
+    if not shown:
+        display(Markdown("No trial of this comparison reports any of the review's outcomes with usable numbers."))
+    for pool in shown:
+        display(Markdown(pool.sentence()))
         fig = pool.forest()
-        report.save_figure(fig, f"forest-end-{pool.name}", FIGURE_DIR)
-        display(fig)
+        report.show_figure(fig, f"forest-{pool.name}", FIGURE_DIR,
+                           alt=f"{pool.title}. Forest plot of {pool.k} trial(s): {pool.sentence()}")
+    for pool in lacking:
+        gaps = "; ".join(f"{r.study} ({r.missing})" for r in pool.incomplete.itertuples())
+        display(Markdown(f"{pool.outcome_label}: reported without usable numbers by {gaps}."))
+
+# %% [markdown]
+# ## Where the reviews pooled across comparators
+#
+# Published reviews pooled magnesium against any control. Here each comparator stays a subgroup with
+# its own estimate, and the test for subgroup differences says whether they differ; no estimate across
+# comparators is given. A magnesium arm compared with two comparators is split between them, so that
+# no patient is counted twice (Cochrane Handbook 23.3.4).
+
+# %%
+for outcome, timepoints, window in ACROSS:
+    across = pool_across_comparators(outcome, timepoints, route=ROUTE, window=window, method=METHOD, test=TEST)
+    if across.subgroups is None:
+        display(Markdown(f"{across.title}: fewer than two comparisons report it with usable numbers."))
+        continue
+    fig = across.forest()
+    report.show_figure(fig, f"across-{across.pools[0].outcome}", FIGURE_DIR,
+                       alt=f"{across.title}. Subgroup forest plot, one subgroup per comparator, with the test "
+                           f"for subgroup differences (p = {across.subgroups.pvalue:.2f}).")
+    for text in across.notes:
+        report.note(text)
+
+# %%
+rated = findings[findings["studies"] > 0]
+best = rated.sort_values("participants", ascending=False).iloc[0] if len(rated) else None
+report.what_this_means(
+    f"{len(comps)} comparisons of {'intravenous' if ROUTE == 'iv' else 'oral'} magnesium have randomized "
+    f"trials, but at most {int(rated['studies'].max()) if len(rated) else 0} trial per comparison and "
+    f"outcome reports usable numbers, so nothing here is a pooled estimate of several trials. The certainty "
+    f"of the evidence is {' or '.join(sorted(set(rated['certainty'])))} for every result. "
+    + (f"The largest result, {best['outcome'].lower()} ({best['comparison']}, {int(best['participants'])} "
+       f"participants), reads: {best['statement']} " if best is not None else "")
+    + "Until the full texts of the trials yield their numbers, these results describe single trials, not "
+      "the evidence base.")

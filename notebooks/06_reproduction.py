@@ -12,17 +12,12 @@
 # ---
 
 # %% [markdown]
-# # Reproduction: every published pooled result, recomputed side by side
+# # Reproduction: the published pooled results, recomputed where the data allow
 #
-# Each pooled result that a review of magnesium for migraine published (`data/published.csv`: Chiu
-# 2016, Choi & Parmar 2014, AHRQ CER 84, Okoli 2019, ...) with its status: *reproduced* within the
-# paper's rounding, *differs* (with the software conventions that move the numbers), or *cannot be
-# recomputed* (with what is missing: the trial list, or the trials' numbers).
-#
-# A result is recomputed only when its trial list is known (stated, or inferred from the arithmetic
-# of its participant counts, `data/published_trials.csv`) and every one of its trials has usable
-# numbers; it is then re-run under each software profile (`mgmeta.reproduce`), so that a difference
-# reads as "RevMan 5 takes tau² from the Mantel-Haenszel Q" rather than as an error.
+# Every pooled result a review of magnesium for migraine published (Chiu 2016, Choi & Parmar 2014,
+# AHRQ CER 84, Okoli 2019, ...) with its status: *reproduced* within the paper's rounding, *differs*
+# (and which software convention moves it), or *cannot be recomputed* (and what is missing). A
+# published pool may mix comparators; it is recomputed as the review pooled it, and labelled so.
 
 # %% tags=["parameters"]
 FIGURE_DIR = "../report/figures/06_reproduction"
@@ -30,85 +25,69 @@ TABLE_DIR = "../report/tables/06_reproduction"
 PROFILES = ["metafor", "revman5", "revman_web_2025", "meta", "stata_metan"]
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
-from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from mgmeta.review import data as mgdata
 from mgmeta import report
-from mgmeta.review.outcomes import reproduction_table
+from mgmeta.review import data as mgdata
+from mgmeta.review.figures import published_estimates
+from mgmeta.review.reproduction import DIFFERS, NOT_RECOMPUTABLE, REPRODUCED, reproduction_table
 
-pd.set_option("display.max_colwidth", 200)
-pd.set_option("display.max_rows", 200)
 table = reproduction_table(profiles=PROFILES)
-report.save_table(table, "reproduction", TABLE_DIR)
-table["status"].value_counts()
+counts = table["status"].value_counts()
+display(Markdown(
+    f"**{counts.get(REPRODUCED, 0)} of {len(table)}** published results reproduced, "
+    f"{counts.get(DIFFERS, 0)} recomputed but different, {counts.get(NOT_RECOMPUTABLE, 0)} cannot be recomputed."))
 
 # %% [markdown]
-# ## The reproduction table
-#
-# Published and recomputed estimates on the published scale (odds ratios, not their logs); `profile`
-# is the software convention closest to the published estimate.
+# ## Every published result
 
 # %%
-table[["result_id", "review", "outcome", "timepoint", "measure", "published_estimate", "published_ci_lower",
-       "published_ci_upper", "published_k", "recomputed_estimate", "recomputed_ci_lower", "recomputed_ci_upper",
-       "recomputed_k", "profile", "status", "reason"]]
+report.show_table(table, "reproduction", TABLE_DIR,
+                  columns={"result_id": "Result", "review": "Review", "outcome": "Outcome", "timepoint": "Time point",
+                           "measure": "Measure", "published_estimate": "Published", "published_ci_lower": "CI lower",
+                           "published_ci_upper": "CI upper", "published_k": "Trials (published)",
+                           "recomputed_estimate": "Recomputed", "status": "Status", "reason": "Why"},
+                  caption="Published pooled results of magnesium for migraine, and their reproduction status",
+                  kinds={"published_k": "int", "result_id": "text"})
+
+# %%
+fig = published_estimates(table)
+report.show_figure(fig, "published_estimates", FIGURE_DIR,
+                   alt="Published pooled results, and what could be recomputed. One panel per effect measure, "
+                       "each estimate with its confidence interval where the review printed one; none could be "
+                       "recomputed from public trial data.")
 
 # %% [markdown]
 # ## Differences, convention by convention
 #
-# For each recomputed result, every quantity under every profile, and which convention (changed one at a
-# time from the first profile) moves it.
+# For each recomputed result, every quantity under every software profile, and which convention moves it.
 
 # %%
 for result_id, diff in table.attrs["diffs"].items():
-    print(result_id)
-    display(diff)
+    report.show_table(diff, f"diff-{result_id.replace('.', '-').lower()}", TABLE_DIR, caption=result_id)
 if not table.attrs["diffs"]:
-    print("No published result can be recomputed from the data yet: see the reasons above and the "
-          "extraction to-do list below.")
-
-# %% [markdown]
-# ## The published estimates
-#
-# Every published pooled estimate, with its confidence interval where the source gives one, and the
-# recomputed value where there is one.
-
-# %%
-shown = table[table["published_estimate"].notna()]
-panels = [("Ratios (log scale)", shown[shown["measure"].isin(["OR", "RR"])]),
-          ("Differences, as published", shown[~shown["measure"].isin(["OR", "RR"])])]
-fig, axes = plt.subplots(1, 2, figsize=(11, 2 + len(shown) // 5))
-for ax, (title, part) in zip(axes, panels):
-    part = part.iloc[::-1]
-    lower = (part["published_estimate"] - part["published_ci_lower"]).fillna(0)
-    upper = (part["published_ci_upper"] - part["published_estimate"]).fillna(0)
-    ax.errorbar(part["published_estimate"], range(len(part)), xerr=[lower, upper], fmt="s", color="#0072B2",
-                capsize=2, label="published (with CI where given)")
-    ax.plot(part["recomputed_estimate"], range(len(part)), "o", mfc="none", color="#D55E00", label="recomputed")
-    ax.set_yticks(range(len(part)), [f"{r.result_id} ({r.measure})" for r in part.itertuples()], fontsize=8)
-    ax.axvline(1 if title.startswith("Ratios") else 0, color="grey", lw=0.5)
-    if title.startswith("Ratios"):
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_title(title, fontsize=10)
-handles, labels = axes[0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
-fig.suptitle("Published pooled results of magnesium for migraine")
-fig.tight_layout(rect=(0, 0.05, 1, 1))
-report.save_figure(fig, "published_estimates", FIGURE_DIR)
-plt.show()
+    display(Markdown("No published result could be recomputed, so there is nothing to compare convention by "
+                     "convention."))
 
 # %% [markdown]
 # ## What a full reproduction still needs
 #
-# The numbers to extract, per published result (`mgmeta gaps` prints the same list).
+# The numbers still to extract for each published result (`mgmeta gaps` prints the same list).
 
 # %%
 gaps = mgdata.data_gaps()
-gaps[gaps["kind"].isin(["pooled_result", "trial_list", "trial_data"])][
-    ["result_id", "kind", "study", "item", "status", "detail", "locator"]]
+report.show_table(gaps, "data_gaps", TABLE_DIR,
+                  columns={"result_id": "Result", "kind": "What", "study": "Trial", "item": "Item",
+                           "status": "Status", "detail": "Detail"},
+                  caption="Extraction to-do list", collapse=True)
+
+# %%
+no_list = int(table["reason"].str.contains("trial list is not known").sum())
+no_numbers = int(table["reason"].str.contains("no usable numbers").sum())
+no_estimate = int(table["reason"].str.startswith("no pooled estimate").sum())
+report.what_this_means(
+    f"{counts.get(REPRODUCED, 0)} of the {len(table)} published pooled results could be reproduced. "
+    f"For {no_list} the review's list of trials is not public, for {no_numbers} some of its trials' numbers are "
+    f"not, and {no_estimate} published no pooled estimate. A reader cannot check the published odds ratios "
+    f"for intravenous or oral magnesium against the trials; the myocardial-infarction page shows the same "
+    f"machinery reproducing reviews whose trial data are public.")

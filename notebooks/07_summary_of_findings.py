@@ -14,14 +14,15 @@
 # %% [markdown]
 # # Summary of findings
 #
-# The main outcomes as clinicians and guideline panels read them (GRADE "Summary of findings"
-# layout): the relative effect with its 95 % CI, the assumed risk on control and the corresponding risk
-# on magnesium per 1000 patients, the number of participants and studies, and the number needed to
-# treat for one more patient to benefit (NNTB) or be harmed (NNTH).
+# One table per comparison, in GRADE's layout: for each outcome, the risk with the control and with
+# magnesium per 1000 patients (or the mean difference), the relative effect with its 95% CI,
+# participants and trials, the certainty of the evidence (GRADE: high, moderate, low, very low, with the
+# reasons), and what it means in words. The number needed to treat is given only when the confidence
+# interval excludes no effect. The assumed control risk is the median risk in the control arms.
 #
-# The assumed control risk is the median risk in the control arms of the trials pooled. Certainty of
-# the evidence is a judgement that no code makes; with one or two trials per outcome, mostly known from
-# their abstracts, it would be low or very low throughout.
+# Certainty is rated by written rules in five domains (risk of bias, inconsistency, indirectness,
+# imprecision, publication bias; `mgmeta.review.grade`), and a reviewer can override any domain with a
+# reason in `data/grade.csv`; the domain table shows both.
 
 # %% tags=["parameters"]
 FIGURE_DIR = "../report/figures/07_summary_of_findings"
@@ -29,84 +30,65 @@ TABLE_DIR = "../report/tables/07_summary_of_findings"
 METHOD = "REML"
 TEST = "knha"
 BASELINE = "median"
-IV_COMPARISON = ["placebo", "add-on", "active"]
-ORAL_COMPARISON = ["placebo", "add-on", "usual care", "active"]
-ALLOW_ASSUMPTIONS = False
-IV_OUTCOMES = [
-    ["relief 15-45 min", ["pain_relief"], ["15min", "20min", "30min", "45min"], "OR"],
-    ["relief 120 min", ["pain_relief"], ["120min"], "OR"],
-    ["relief 24 h", ["pain_relief", "no_recurrence"], ["24h"], "OR"],
-    ["during ED stay", ["rescue_medication"], ["ed_stay", "30min", "60min", "final"], "OR"],
-    ["during ED stay", ["adverse_events"], ["ed_stay", "final", "treatment_period"], "OR"],
-]
-ORAL_OUTCOMES = [
-    ["end of treatment", ["attack_frequency"], ["end_of_treatment", "month3", "wk12", "wk9-12", "month2"], "MD"],
-    ["end of treatment", ["severity"], ["end_of_treatment", "month3", "wk12", "month2"], "SMD"],
-    ["end of treatment", ["responders_50"], ["end_of_treatment", "month3", "wk12", "month2"], "OR"],
-    ["during treatment", ["adverse_events", "ae_diarrhoea", "ae_gastric_irritation"], ["treatment_period"], "OR"],
-]
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
 
 from mgmeta import report
-from mgmeta.review.outcomes import pool_outcome, summary_of_findings
+from mgmeta.review.comparisons import comparisons
+from mgmeta.review.grade import load_overrides, rate_certainty
+from mgmeta.review.outcomes import review_pools
+from mgmeta.review.reproduction import REPRODUCED, reproduction_table
+from mgmeta.review.sof import LAYOUT_COLUMNS, grade_evidence, save_key_findings, sof_layout, summary_of_findings
 
-pd.set_option("display.max_colwidth", 120)
-iv = [pool_outcome(outcomes, timepoints, measure=measure, comparison=IV_COMPARISON, route="iv",
-                          method=METHOD, test=TEST, window=name, allow_assumptions=ALLOW_ASSUMPTIONS)
-      for name, outcomes, timepoints, measure in IV_OUTCOMES]
-oral = [pool_outcome(outcomes, timepoints, measure=measure, comparison=ORAL_COMPARISON, route="oral",
-                            method=METHOD, test=TEST, window=name, allow_assumptions=ALLOW_ASSUMPTIONS)
-        for name, outcomes, timepoints, measure in ORAL_OUTCOMES]
-
-# %% [markdown]
-# ## Intravenous magnesium for acute migraine attacks
-#
-# Patients: adults with a migraine attack in the emergency department or clinic. Intervention:
-# intravenous magnesium sulfate. Comparison: placebo, or the same treatment without magnesium, or an
-# active drug where no placebo arm exists.
-
-# %%
-columns = ["label", "timepoint", "relative_effect", "assumed_per_1000", "corresponding_per_1000", "absolute_effect",
-           "participants", "studies", "nnt", "comments"]
-iv_table = summary_of_findings(iv, baseline=BASELINE)
-report.save_table(iv_table, "summary_of_findings_iv", TABLE_DIR)
-iv_table[columns]
+overrides = load_overrides()
+comps = comparisons()
+pools = {c.id: review_pools(c, method=METHOD, test=TEST) for c in comps}
+table = summary_of_findings([p for ps in pools.values() for p in ps], baseline=BASELINE, overrides=overrides)
+report.save_table(table, "summary_of_findings", TABLE_DIR)
 
 # %% [markdown]
-# ## Oral magnesium for migraine prevention
-#
-# Patients: adults and children with migraine. Intervention: oral magnesium (citrate, oxide,
-# dicitrate, pidolate...). Comparison: placebo, the same prophylaxis without magnesium, or usual care.
+# ## By comparison
 
 # %%
-oral_table = summary_of_findings(oral, baseline=BASELINE)
-report.save_table(oral_table, "summary_of_findings_oral", TABLE_DIR)
-oral_table[columns]
+for comp in comps:
+    part = table[table["comparison_id"] == comp.id]
+    if not len(part):
+        continue
+    display(Markdown(f"### {comp.label}"))
+    report.show_table(sof_layout(part), f"summary_of_findings_{comp.id}", TABLE_DIR,
+                      columns={c: c for c in LAYOUT_COLUMNS},
+                      caption=f"Summary of findings: {comp.label}")
 
 # %% [markdown]
-# ## Per 1000 patients
+# ## Certainty of the evidence, domain by domain
 #
-# Assumed risk on control (grey) and corresponding risk on magnesium with its 95 % CI (blue) for the
-# binary outcomes with usable data.
+# The rating of every domain for every result with data, the reason for it, and a reviewer's override
+# where `data/grade.csv` has one.
 
 # %%
-both = pd.concat([iv_table.assign(route="IV"), oral_table.assign(route="oral")], ignore_index=True)
-shown = both[both["assumed_risk"].notna()].iloc[::-1]
-fig, ax = plt.subplots(figsize=(8, 2 + len(shown)), layout="constrained")
-per = shown[["assumed_risk", "corresponding_risk", "corresponding_lower", "corresponding_upper"]].astype(float) * 1000
-ax.plot(per["assumed_risk"], range(len(shown)), "o", color="#999999", label="control (assumed)")
-ax.errorbar(per["corresponding_risk"], range(len(shown)),
-            xerr=[per["corresponding_risk"] - per["corresponding_lower"],
-                  per["corresponding_upper"] - per["corresponding_risk"]],
-            fmt="s", color="#0072B2", capsize=3, label="magnesium (corresponding)")
-ax.set_yticks(range(len(shown)), [f"{r.route}: {r.label}, {r.timepoint}" for r in shown.itertuples()])
-ax.set_xlim(0, 1000)
-ax.set_xlabel("patients per 1000")
-fig.legend(loc="outside lower center", ncol=2, fontsize=8)
-ax.set_title("Summary of findings: risks per 1000")
-fig.tight_layout()
-report.save_figure(fig, "risks_per_1000", FIGURE_DIR)
-plt.show()
+domains = pd.concat([rate_certainty(grade_evidence(p), overrides).to_frame().assign(
+    comparison=p.comparison_label, outcome=p.outcome_label)
+    for ps in pools.values() for p in ps if p.result is not None], ignore_index=True)
+report.show_table(domains, "grade_domains", TABLE_DIR,
+                  columns={"comparison": "Comparison", "outcome": "Outcome", "domain": "Domain",
+                           "rating": "Rating", "reason": "Reason", "override_reason": "Reviewer's override"},
+                  caption="GRADE domains", collapse=True)
+
+# %%
+reproduction = reproduction_table()
+reproduced = int((reproduction["status"] == REPRODUCED).sum())
+with_data = table[table["studies"] > 0]
+keys = save_key_findings(table, TABLE_DIR, note=(
+    f"**What could not be done.** {reproduced} of {len(reproduction)} published pooled results of magnesium for "
+    f"migraine could be recomputed: the reviews' trial lists and the trials' per-arm numbers are not public "
+    f"(see Reproduction). Of {len(table)} outcome rows of the review, {len(table) - len(with_data)} have no "
+    f"trial with usable numbers, and every other rests on a single trial, so no result here is a pooled "
+    f"estimate, and heterogeneity and publication bias could not be assessed."))
+report.what_this_means(
+    f"The certainty of the evidence is {', '.join(sorted(set(with_data['certainty'])))} for every outcome with "
+    f"data: each result comes from one small trial, mostly known from its abstract, with a confidence interval "
+    f"too wide to exclude no effect or an important one. "
+    f"{int(with_data['nnt'].notna().sum())} of {len(with_data)} results exclude no effect. No firm conclusion "
+    f"about magnesium for migraine, intravenous or oral, follows from the public trial data.")

@@ -525,9 +525,13 @@ def test_plain_language_capitalizes_and_checks():
 @pytest.mark.parametrize("values, measure, expected", [
     ((math.log(2.0), math.log(1.2), math.log(3.3)), "OR", "increase"),
     ((math.log(0.5), math.log(0.3), math.log(0.8)), "RR", "decrease"),
-    ((math.log(0.43), math.log(0.17), math.log(1.09)), "OR", "little or no difference"),
+    # CI includes no effect: the point estimate decides unless it is trivial (Santesso et al. 2020)
+    ((math.log(0.43), math.log(0.17), math.log(1.09)), "OR", "decrease"),
+    ((math.log(0.9), math.log(0.5), math.log(1.6)), "OR", "little or no difference"),
     ((-2.1, -2.9, -1.3), "MD", "decrease"),
-    ((0.2, 0.0, 0.4), "SMD", "little or no difference"),  # a CI reaching no effect includes it
+    ((-2.1, -4.9, 0.3), "MD", "little or no difference"),  # no trivial band for an MD: the CI decides
+    ((0.2, 0.0, 0.4), "SMD", "increase"),
+    ((0.15, -0.1, 0.4), "SMD", "little or no difference"),
     ((0.0, 0.0, 0.0), "RD", "little or no difference"),
 ])
 def test_effect_direction(values, measure, expected):

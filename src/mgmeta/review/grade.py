@@ -203,6 +203,10 @@ APPRECIABLE_SMD = 0.5
 PUBLICATION_BIAS_MIN_K = 10
 #: Publication bias: Egger p-value below which small-study effects are suspected.
 PUBLICATION_BIAS_ALPHA = 0.10
+#: Effects smaller than this (analysis scale) read as "little or no difference" when the CI includes no
+#: effect: ratio measures between 0.8 and 1.25 (log 1.25), an SMD below 0.2 (a small effect, Cohen), a
+#: risk difference below 2 percentage points. MD and ROM have no band without an outcome-specific MID.
+TRIVIAL_EFFECT = {"OR": math.log(1.25), "RR": math.log(1.25), "PETO": math.log(1.25), "SMD": 0.2, "RD": 0.02}
 
 _MEASURES = ("OR", "RR", "RD", "PETO", "MD", "SMD", "ROM")
 _RATIO = ("OR", "RR", "PETO", "ROM")
@@ -997,14 +1001,17 @@ def effect_direction(estimate: float, ci_lower: float, ci_upper: float, measure:
     -------
     str
         ``"increase"`` or ``"decrease"`` when the CI lies wholly above or below
-        no effect, else ``"little or no difference"``. (The statement's
-        certainty, lowered for imprecision when the CI includes no effect, tells
-        how sure the reader can be.)
+        no effect, or when it includes no effect but the point estimate lies
+        beyond :data:`TRIVIAL_EFFECT` (the statement's certainty, lowered for
+        imprecision, tells how sure the reader can be); else ``"little or no
+        difference"``.
 
     Examples
     --------
     >>> import math
     >>> effect_direction(math.log(0.43), math.log(0.17), math.log(1.09), "OR")
+    'decrease'
+    >>> effect_direction(math.log(0.95), math.log(0.5), math.log(1.8), "OR")
     'little or no difference'
     >>> effect_direction(-2.1, -2.9, -1.3, "MD")
     'decrease'
@@ -1027,7 +1034,14 @@ def effect_direction(estimate: float, ci_lower: float, ci_upper: float, measure:
         return "increase"
     if hi < 0:
         return "decrease"
-    return "little or no difference"
+    # The CI includes no effect: the statement follows the point estimate unless it is trivially small
+    # (Santesso et al. 2020: imprecision lowers the certainty, which the statement's verb carries; "little
+    # or no difference" is for estimates close to no effect). Without a trivial band for the measure
+    # (MD, ROM), a CI that includes no effect reads as little or no difference.
+    band = TRIVIAL_EFFECT.get(measure)
+    if band is None or abs(est) < band:
+        return "little or no difference"
+    return "increase" if est > 0 else "decrease"
 
 
 _STATEMENTS = {

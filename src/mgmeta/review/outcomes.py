@@ -489,7 +489,7 @@ class OutcomePool:
         kwargs.setdefault("title", self.title)
         kwargs.setdefault("favours", _favours(self.outcome, self.comparison))
         kwargs.setdefault("arm_labels", ("Magnesium", _control_header(self.comparison)))
-        if any(self.markers):
+        if any(self.markers) and _forest_takes_markers():
             kwargs.setdefault("markers", self.markers)
             kwargs.setdefault("footnotes", dict(self.footnotes or {}))
         sub = self.population_subgroups()
@@ -513,6 +513,14 @@ class OutcomePool:
                               for r in self.incomplete.itertuples())
             parts.append(f"<p>Reported without usable numbers: {items}.</p>")
         return "".join(parts)
+
+
+def _forest_takes_markers() -> bool:  # TEMPORARY until the forest plot's footnote markers land
+    import inspect
+
+    from mgmeta.plots import forest
+
+    return "markers" in inspect.signature(forest).parameters
 
 
 def _fmt(x: float | None) -> str:
@@ -602,7 +610,7 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
                  route: str | None = None, method: str = "REML", test: str = "knha", window: str | None = None,
                  include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
                  allow_assumptions: bool = False, add: float = 0.5, to: str = "only0",
-                 crossover_corr: float = ASSUMED_CROSSOVER_CORR,
+                 crossover_corr: float = ASSUMED_CROSSOVER_CORR, median_method: str = "luo_wan",
                  path: str | os.PathLike[str] | None = None) -> OutcomePool:
     """Meta-analysis of one outcome at one time point (or window) of one comparison, from the trial data.
 
@@ -642,6 +650,9 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
         Continuity correction of 2x2 tables with zero cells, as in :func:`mgmeta.effect_sizes`.
     crossover_corr : float
         Within-patient correlation assumed for crossover trials.
+    median_method : {"luo_wan", "wan", "hozo"}
+        How medians with quartiles or ranges become means and SDs
+        (:func:`mgmeta.conversions.mean_sd_from_median`).
     path : path, optional
         Data folder (default: the repository's ``data/``).
 
@@ -686,7 +697,7 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
                         field="measure")
     label = window or ";".join(tps)
     usable, incomplete, excluded = _window_rows(ocs, tps, measure, classes, comp, route, include, exclude,
-                                                allow_assumptions, crossover_corr, path)
+                                                allow_assumptions, crossover_corr, median_method, path)
     notes: list[str] = []
 
     def pool(effects: Any, result: Any, frame: Any, footnotes: Any) -> OutcomePool:
@@ -733,7 +744,8 @@ def _fit(effects: Any, method: str, test: str, notes: list[str]) -> Any:
 
 def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, classes: tuple[str, ...],
                  comp: Comparison | None, route: str | None, include: Any, exclude: Any, allow_assumptions: bool,
-                 crossover_corr: float, path: Any) -> tuple[Any, Any, tuple[dict[str, str], ...]]:
+                 crossover_corr: float, median_method: str,
+                 path: Any) -> tuple[Any, Any, tuple[dict[str, str], ...]]:
     """Per trial (or stratum), the first (time point, outcome) with usable numbers."""
     import pandas as pd
 
@@ -751,7 +763,8 @@ def _window_rows(ocs: tuple[str, ...], tps: tuple[str, ...], measure: str, class
                 frame = mgdata.analysis_data(oc, tp, measure=measure, comparison=list(classes), route=route,
                                              comparator=comp.comparator if comp is not None else None,
                                              include=include, exclude=exclude, allow_assumptions=allow_assumptions,
-                                             crossover_corr=crossover_corr, keep_missing=True, path=path)
+                                             crossover_corr=crossover_corr, median_method=median_method,
+                                             keep_missing=True, path=path)
             except DataError as exc:
                 if several and getattr(exc, "field", None) in ("timepoint", "outcome"):
                     continue  # a window may name time points (or outcomes) no trial reports
@@ -816,7 +829,7 @@ class AcrossComparators:
         kwargs.setdefault("arm_labels", ("Magnesium", "Control"))
         kwargs.setdefault("favours", _favours(self.pools[0].outcome, None))
         markers = [m for p in self.pools for m in p.markers]
-        if any(markers):
+        if any(markers) and _forest_takes_markers():
             kwargs.setdefault("markers", markers)
             kwargs.setdefault("footnotes", dict(self.pools[0].footnotes or {}))
         return forest(self.subgroups, **kwargs)
@@ -1077,3 +1090,37 @@ def review_pools(comparison: str | Comparison, *, method: str = "REML", test: st
             continue
         pools.append(pool)
     return pools
+
+
+def assessment_table(pools: Sequence[OutcomePool]) -> Any:
+    """What each analysis can support at its number of trials, in words (Cochrane Handbook 10.10.4, 13.3.5).
+
+    Returns
+    -------
+    DataFrame
+        One row per analysis with a result: ``comparison``, ``outcome``,
+        ``k``, and for ``heterogeneity`` (Q-profile intervals and the
+        comparison of tau² estimators, from :data:`MIN_K_HETEROGENEITY`
+        studies; leave-one-out likewise), ``bayesian`` (for 2 to 4 studies)
+        and ``small_study`` (funnel plot, Egger, Begg, trim and fill, from
+        :data:`MIN_K_SMALL_STUDY`): "assessed" or "not assessed: ..." with the
+        reason.
+    """
+    import pandas as pd
+
+    rows = []
+    for p in pools:
+        if p.result is None:
+            continue
+        k = p.k
+        studies = f"{k} {'study' if k == 1 else 'studies'}"
+        het = ("assessed" if k >= MIN_K_HETEROGENEITY else
+               f"not assessed: {studies} (at least {MIN_K_HETEROGENEITY} needed)")
+        bayes = ("assessed (half-normal prior on tau)" if BAYES_K[0] <= k < BAYES_K[1] else
+                 "not needed: REML suffices from 5 studies" if k >= BAYES_K[1] else
+                 f"not assessed: {studies} (nothing to pool)")
+        rows.append({"comparison": p.comparison_label, "outcome": p.outcome_label, "k": k,
+                     "heterogeneity": het, "leave_one_out": het, "bayesian": bayes,
+                     "small_study": p.small_study_status()})
+    return pd.DataFrame(rows, columns=["comparison", "outcome", "k", "heterogeneity", "leave_one_out", "bayesian",
+                                       "small_study"])

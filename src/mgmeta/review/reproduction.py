@@ -25,7 +25,7 @@ _ANY_COMPARISON = ("placebo", "add-on", "active", "usual care")
 _REPRO_COLUMNS = ["result_id", "review", "outcome", "timepoint", "route", "measure", "published_estimate",
                   "published_ci_lower", "published_ci_upper", "published_k", "recomputed_estimate",
                   "recomputed_ci_lower", "recomputed_ci_upper", "recomputed_k", "profile", "status", "reason",
-                  "trials"]
+                  "trials", "direction"]
 
 
 def _decimals(x: float) -> int:
@@ -122,7 +122,8 @@ def reproduction_table(*, profiles: Sequence[str] = ("metafor", "revman5"),
             "published_ci_lower": num(pub.ci_lower), "published_ci_upper": num(pub.ci_upper),
             "published_k": None if pd.isna(pub.k) else int(pub.k), "recomputed_estimate": math.nan,
             "recomputed_ci_lower": math.nan, "recomputed_ci_upper": math.nan, "recomputed_k": None,
-            "profile": "", "status": NOT_RECOMPUTABLE, "reason": "", "trials": ""}
+            "profile": "", "status": NOT_RECOMPUTABLE, "reason": "", "trials": "",
+            "direction": None if pd.isna(pub.direction) else str(pub.direction)}
         mine = links[(links["result_id"] == rid) & (links["basis"] != "candidate")]  # candidates are no list
         ids = [str(t) for t in mine["trial_id"]]
         row["trials"] = "; ".join(ids)

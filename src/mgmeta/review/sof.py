@@ -22,7 +22,7 @@ from mgmeta.errors import DataError
 from mgmeta.review.outcomes import _BINARY, _RATIO, OutcomePool, outcome_info
 
 __all__ = ["corresponding_risk", "grade_evidence", "summary_of_findings", "sof_layout", "key_findings",
-           "SOF_COLUMNS"]
+           "save_key_findings", "SOF_COLUMNS", "LAYOUT_COLUMNS"]
 
 #: Columns of :func:`summary_of_findings`, in order.
 SOF_COLUMNS = ["comparison", "comparison_id", "outcome", "outcome_code", "timepoint", "measure",
@@ -31,6 +31,9 @@ SOF_COLUMNS = ["comparison", "comparison_id", "outcome", "outcome_code", "timepo
                "relative_effect", "relative_lower", "relative_upper", "pvalue", "p_test",
                "participants", "studies", "certainty", "certainty_symbols", "certainty_reasons",
                "nnt", "nnt_kind", "comments", "statement", "study_list"]
+#: The columns of :func:`sof_layout` shown to people (GRADE's summary-of-findings layout).
+LAYOUT_COLUMNS = ["Outcome", "Risk with control", "Risk with magnesium (95% CI)", "Relative effect (95% CI)",
+                  "Participants (studies)", "Certainty", "Comments"]
 _MEASURE_NAMES = {"OR": "OR", "RR": "RR", "PETO": "Peto OR", "RD": "RD", "MD": "MD", "SMD": "SMD",
                   "ROM": "Ratio of means"}
 
@@ -239,8 +242,9 @@ def summary_of_findings(pools: Sequence[OutcomePool], *, baseline: str = "median
         direction = effect_direction(float(res.estimate), float(res.ci_lower), float(res.ci_upper), pool.measure)
         intervention = pool.comparison.intervention if pool.comparison is not None else "magnesium"
         control = pool.comparison.control if pool.comparison is not None else "control"
-        statement = plain_language(certainty.level, intervention, pool.outcome_label.lower(), direction)
-        row["statement"] = f"{statement.rstrip('.')}, compared with {control}."
+        label = pool.outcome_label
+        row["statement"] = plain_language(certainty.level, intervention,
+                                          f"{label[:1].lower() + label[1:]} compared with {control}", direction)
         row["comments"] = ". ".join(comments)
         rows.append(row)
     out = pd.DataFrame(rows, columns=SOF_COLUMNS)
@@ -267,16 +271,20 @@ def sof_layout(table: Any) -> Any:
 
     Columns: Outcome, Risk with control, Risk with magnesium (95% CI) or the
     difference, Relative effect (95% CI), Participants (studies), Certainty,
-    Comments; the plain-language statement follows in Comments.
+    Comments (the plain-language statement first); then, for machines, the
+    ``comparison``, ``certainty``, ``certainty_reasons`` and numeric ``nnt``
+    of :func:`summary_of_findings`.
     """
     import pandas as pd
 
     rows = []
     for r in table.itertuples():
+        machine = {"comparison": r.comparison, "certainty": r.certainty, "certainty_reasons": r.certainty_reasons,
+                   "nnt": r.nnt}
         if r.studies == 0 or _isna(r.studies):
             rows.append({"Outcome": r.outcome, "Risk with control": "", "Risk with magnesium (95% CI)": "",
                          "Relative effect (95% CI)": "", "Participants (studies)": "0",
-                         "Certainty": "", "Comments": r.comments})
+                         "Certainty": "", "Comments": r.comments, **machine})
             continue
         if not _isna(r.risk_control):
             control = f"{round(r.risk_control)} per 1000"
@@ -295,10 +303,37 @@ def sof_layout(table: Any) -> Any:
         rows.append({"Outcome": r.outcome, "Risk with control": control, "Risk with magnesium (95% CI)": mg,
                      "Relative effect (95% CI)": rel, "Participants (studies)": people,
                      "Certainty": f"{r.certainty_symbols} {r.certainty}",
-                     "Comments": f"{nnt}{r.statement} {r.comments + '.' if r.comments else ''}".strip()})
-    return pd.DataFrame(rows, columns=["Outcome", "Risk with control", "Risk with magnesium (95% CI)",
-                                       "Relative effect (95% CI)", "Participants (studies)", "Certainty",
-                                       "Comments"])
+                     "Comments": f"{r.statement} {nnt}{r.comments + '.' if r.comments else ''}".strip(), **machine})
+    out = pd.DataFrame(rows, columns=[*LAYOUT_COLUMNS, "comparison", "certainty", "certainty_reasons", "nnt"])
+    out["nnt"] = pd.array(out["nnt"], dtype="Int64")
+    return out
+
+
+def save_key_findings(table: Any, directory: str | os.PathLike[str], *, note: str = "") -> Any:
+    """Write ``key_findings.csv`` (:func:`key_findings`) and ``key_findings_note.md`` for the report's index.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`summary_of_findings` of every comparison.
+    directory : path
+        The notebook's table folder.
+    note : str
+        A paragraph for the index, after the findings (what could not be done).
+
+    Returns
+    -------
+    DataFrame
+        The key findings written.
+    """
+    from pathlib import Path
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    keys = key_findings(table)
+    keys.to_csv(d / "key_findings.csv", index=False)
+    (d / "key_findings_note.md").write_text(note.strip() + "\n" if note.strip() else "", encoding="utf-8")
+    return keys
 
 
 def key_findings(table: Any) -> Any:
@@ -324,7 +359,8 @@ def key_findings(table: Any) -> Any:
         else:
             name = "mean difference" if r.measure == "MD" else "standardized mean difference"
             effect = f"{name} {_num(r.difference)} (95% CI {_num(r.difference_lower)} to {_num(r.difference_upper)})"
-        rows.append({"comparison": r.comparison, "outcome": r.outcome, "timepoint": r.timepoint,
+        rows.append({"comparison": r.comparison, "outcome": outcome_info(str(r.outcome_code)).label,
+                     "timepoint": r.timepoint,
                      "effect_text": effect, "studies": int(r.studies),
                      "participants": None if _isna(r.participants) else int(r.participants),
                      "certainty": r.certainty, "certainty_symbols": r.certainty_symbols, "statement": r.statement})
