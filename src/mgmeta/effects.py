@@ -24,6 +24,7 @@ from mgmeta._validation import (
     resolve_labels,
     study_error,
 )
+from mgmeta import measures as _more
 from mgmeta.errors import ContinuityCorrectionWarning, DataError
 
 __all__ = ["effect_sizes", "MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "hedges_correction",
@@ -109,17 +110,24 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
                  m1i: Any = None, sd1i: Any = None, m2i: Any = None, sd2i: Any = None,
                  yi: Any = None, vi: Any = None, sei: Any = None,
                  estimate: Any = None, ci_lower: Any = None, ci_upper: Any = None, ci_level: float = 0.95,
-                 add: float = 0.5, to: str = "only0", drop00: bool = False,
-                 labels: Any = None) -> pd.DataFrame:
+                 add: float | None = None, to: str = "only0", drop00: bool = False,
+                 labels: Any = None,
+                 xi: Any = None, ni: Any = None, ti: Any = None, mi: Any = None, sdi: Any = None, ri: Any = None,
+                 x1i: Any = None, t1i: Any = None, x2i: Any = None, t2i: Any = None,
+                 vtype: str | None = None) -> pd.DataFrame:
     """Compute effect sizes and sampling variances, as metafor's ``escalc``.
 
     Parameters
     ----------
-    measure : {"OR", "RR", "RD", "PETO", "MD", "SMD", "ROM", "GEN"}
+    measure : {"OR", "RR", "RD", "PETO", "MD", "SMD", "ROM", "GEN"} or one of :data:`mgmeta.measures.MEASURES`
         Log odds ratio, log risk ratio, risk difference, Peto's log odds
         ratio; mean difference, standardized mean difference (Hedges' g with
         the exact bias correction), log ratio of means; "GEN" for effects
-        given directly. Ratio measures are on the log scale.
+        given directly. Ratio measures are on the log scale. Single
+        proportions (PR PLN PLO PAS PFT), incidence rates (IR IRLN IRS IRFT),
+        single means (MN MNLN CVLN SDLN), correlations (COR UCOR ZCOR),
+        two-group rates (IRR IRD IRSD), SMDH and change scores (MC SMCC SMCR
+        SMCRH) are computed by :mod:`mgmeta.measures`.
     data : DataFrame, optional
         When given, a string argument names a column of ``data`` (metafor's
         ``data=``).
@@ -141,8 +149,10 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         se = (upper - lower) / (2 z), with z the normal quantile of ``ci_level``.
     ci_level : float
         Level of the reported confidence limits (0.95).
-    add : float
-        Amount added to the cells of 2x2 tables with zeros (0.5).
+    add : float, optional
+        Amount added to the cells of 2x2 tables (or the counts of the
+        proportion and rate measures) with zeros: 0.5, but 0 for PAS, PFT,
+        IRS, IRFT and IRSD unless given, as escalc.
     to : {"only0", "all", "if0all", "none"}
         Which tables get ``add``: those with a zero cell, all, all if any has a
         zero cell, none.
@@ -151,6 +161,16 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         is kept with ``dropped=True`` and no effect size.
     labels : sequence of str, optional
         Study labels (or, with ``data``, the name of a label column).
+    xi, ni, ti, mi, sdi, ri, x1i, t1i, x2i, t2i : array_like, shape (k,), optional
+        metafor's inputs of the measures of :mod:`mgmeta.measures`: events
+        ``xi`` of ``ni`` or in person-time ``ti``; mean ``mi`` and SD ``sdi``
+        of ``ni``; correlation ``ri`` (for change scores, between the two
+        measurements); events and person-time of two groups.
+    vtype : str, optional
+        The sampling-variance estimator, as escalc's ``vtype``: "LS" (the
+        default), "UB" (unbiased; PR, UCOR, RD, SMD), "AV" (from the average
+        effect; PR, PLN, PLO, COR, UCOR, RD, SMD, ROM), "LS2" (SMD, SMDH,
+        SMCC, SMCR), "HO" (homoscedastic; MD, ROM), "AVHO" (ROM).
 
     Returns
     -------
@@ -194,7 +214,19 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     >>> round(float(es.yi.iloc[0]), 4), round(float(es.vi.iloc[0]), 4)
     (-0.0408, 0.2817)
     """
-    check_choice(measure, MEASURES, "measure")
+    if measure in _more.MEASURES or vtype is not None:
+        more = dict(xi=xi, ni=ni, ti=ti, mi=mi, sdi=sdi, ri=ri, x1i=x1i, t1i=t1i, x2i=x2i, t2i=t2i, ai=ai, bi=bi,
+                    ci=ci, di=di, n1i=n1i, n2i=n2i, m1i=m1i, sd1i=sd1i, m2i=m2i, sd2i=sd2i, yi=yi, vi=vi, sei=sei,
+                    estimate=estimate, ci_lower=ci_lower, ci_upper=ci_upper)
+        return _more.effect_sizes_more(measure, more, data=data, labels=labels, add=add, to=to, drop00=drop00,
+                                       vtype=vtype, ci_level=ci_level)
+    if add is None:
+        add = 0.5
+    extra = [n for n, v in dict(xi=xi, ni=ni, ti=ti, mi=mi, sdi=sdi, ri=ri, x1i=x1i, t1i=t1i, x2i=x2i,
+                                 t2i=t2i).items() if v is not None]
+    if extra:
+        raise DataError(f"measure {measure!r} does not take {', '.join(extra)}", field=extra[0])
+    check_choice(measure, MEASURES + _more.MEASURES, "measure")
     check_choice(to, _TO, "to")
     try:
         add = float(add)

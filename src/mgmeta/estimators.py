@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy import stats
 
-from mgmeta.errors import ConvergenceError
+from mgmeta.errors import ConvergenceError, DataError
 
 __all__ = [
     "Tau2Estimate",
@@ -47,6 +48,7 @@ __all__ = [
     "MAXITER",
     "UNIROOT_TOL",
     "estimate_tau2",
+    "ALIASES",
     "q_statistic",
     "projection",
     "zeroin",
@@ -60,7 +62,10 @@ UNIROOT_TOL = float(np.finfo(float).eps) ** 0.25
 """Tolerance of the Brent root finder, as R's ``uniroot`` default used by metafor."""
 _EPS = float(np.finfo(float).eps)
 
-METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
+METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB",
+           "CE", "MP", "HSk", "GENQ", "PMM", "SJIT", "DLIT")
+ALIASES = {"CE": "EE", "MP": "PM"}
+"""metafor's other names of two methods: the common-effect model is the equal-effects model; MP is PM."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -417,10 +422,11 @@ def _mad(yi: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return 1.4826 * np.nanmedian(np.abs(y - med[..., None]), axis=-1)
 
 
-def tau2_pm(yi, vi, mask, X=None) -> Tau2Estimate:
-    """Paule-Mandel: the tau² at which the generalised Q equals k - p."""
+def tau2_pm(yi, vi, mask, X=None, target=None) -> Tau2Estimate:
+    """Paule-Mandel: the tau² at which the generalised Q equals k - p (or ``target``)."""
     k, p = _kp(mask, X)
-    target = k - p
+    if target is None:
+        target = k - p
     upper = np.maximum(100.0, 10 * _mad(yi, mask) ** 2)
     lower = np.zeros(upper.shape)
 
@@ -452,19 +458,118 @@ def tau2_ee(yi, vi, mask, X=None) -> Tau2Estimate:
     return _closed(np.zeros(shape), np.full(shape, np.nan))
 
 
+# --------------------------------------------------------------------------
+# metafor's further estimators (issue 15): HSk, GENQ, PMM, SJIT, DLIT
+# --------------------------------------------------------------------------
+
+def tau2_hsk(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Hunter-Schmidt with the small-sample correction k/(k-p): (k/(k-p) Q - k) / sum(1/vi)."""
+    k, p = _kp(mask, X)
+    w = _weights(vi, 0.0, mask)
+    pr = projection(w, yi, X)
+    sw = w.sum(-1)
+    t = np.maximum((k / (k - p) * pr.rss() - k) / sw, 0.0)
+    se = k / (k - p) * np.sqrt((2 * (k - p) + 4 * t * pr.trace() + 2 * t ** 2 * pr.quad()) / sw ** 2)
+    return _closed(t, se)
+
+
+def tau2_genq(yi, vi, mask, X=None, weights=None) -> Tau2Estimate:
+    """Generalised Q-statistic estimator with user weights a_i (DerSimonian and Kacker 2007).
+
+    tau² = (Q_a - tr(P_a V)) / tr(P_a), where Q_a = y'P_a y and P_a is the
+    projection with weights a_i; with a_i = 1/v_i it is DL, with a_i = 1 HE.
+    """
+    if weights is None:
+        raise DataError("method 'GENQ' needs weights (the a_i of the generalised Q statistic)", field="weights")
+    a = np.where(mask, np.broadcast_to(np.asarray(weights, float), np.shape(yi)), 0.0)
+    pr = projection(a, yi, X)
+    v = np.where(mask, vi, 0.0)
+    trp = pr.trace()
+    trpv = (pr.diag() * v).sum(-1)
+    t = np.maximum((pr.rss() - trpv) / trp, 0.0)
+    se = np.sqrt((2 * pr.quad(v, v) + 4 * t * pr.quad(1.0, v) + 2 * t ** 2 * pr.quad()) / trp ** 2)
+    return _closed(t, se)
+
+
+def tau2_pmm(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Median-unbiased Paule-Mandel: generalised Q equal to the median of chi²(k - p)."""
+    k, p = _kp(mask, X)
+    return tau2_pm(yi, vi, mask, X, target=stats.chi2.ppf(0.5, k - p))
+
+
+def _iterate(step: Callable[[np.ndarray, np.ndarray], np.ndarray], start: np.ndarray,
+             active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed-point iteration as metafor's DLIT/SJIT loops: stop when the change is at most THRESHOLD;
+    more than MAXITER iterations is non-convergence. Returns (tau2, previous tau2, iterations, converged)."""
+    tau2 = np.array(start, dtype=float, copy=True)
+    prev = tau2.copy()
+    it = np.zeros(tau2.shape, dtype=int)
+    conv = np.ones(tau2.shape, dtype=bool)
+    going = np.array(active, dtype=bool, copy=True)
+    while going.any():
+        it = it + going
+        new = step(tau2, going)
+        prev = np.where(going, tau2, prev)
+        change = np.abs(tau2 - new)
+        tau2 = np.where(going, new, tau2)
+        over = going & (it > MAXITER)
+        conv &= ~over
+        going &= ~over & (change > THRESHOLD)
+    return tau2, prev, it, conv
+
+
+def tau2_dlit(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Iterated DerSimonian-Laird: the DL step with weights 1/(vi + tau²) from tau² = 0 to a fixed point."""
+    k, p = _kp(mask, X)
+
+    def step(t, going):
+        pr = projection(_weights(vi, t, mask), yi, X)
+        return np.maximum((pr.rss() - (k - p)) / pr.trace(), 0.0)
+
+    t, prev, it, conv = _iterate(step, np.zeros(np.shape(yi)[:-1]), np.ones(np.shape(yi)[:-1], bool))
+    pr = projection(_weights(vi, prev, mask), yi, X)        # metafor's P is that of the last step's input
+    trp = pr.trace()
+    se = np.sqrt((2 * (k - p) + 4 * t * trp + 2 * t ** 2 * pr.quad()) / trp ** 2)
+    return Tau2Estimate(tau2=np.maximum(t, 0.0), se_tau2=se, iterations=it, converged=conv)
+
+
+def tau2_sjit(yi, vi, mask, X=None) -> Tau2Estimate:
+    """Iterated Sidik-Jonkman: tau² <- tau² Q(tau²) / (k - p) from the variance of the yi to a fixed point."""
+    k, p = _kp(mask, X)
+    m = mask.astype(float)
+    ybar = (m * yi).sum(-1) / k
+    t0 = (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+
+    def step(t, going):
+        return t * q_statistic(yi, vi, t, mask, X) / (k - p)
+
+    t, _, it, conv = _iterate(step, t0, t0 > 0)
+    t = np.maximum(t, 0.0)
+    w = _weights(vi, t, mask)
+    se = np.sqrt(2 * k ** 2 / (k - p) / w.sum(-1) ** 2)
+    return Tau2Estimate(tau2=t, se_tau2=se, iterations=it, converged=conv)
+
+
 _ESTIMATORS: dict[str, Callable[..., Tau2Estimate]] = {
     "EE": tau2_ee, "FE": tau2_ee, "DL": tau2_dl, "HE": tau2_he, "HS": tau2_hs, "SJ": tau2_sj,
     "ML": tau2_ml, "REML": tau2_reml, "EB": tau2_eb, "PM": tau2_pm,
+    "CE": tau2_ee, "MP": tau2_pm, "HSk": tau2_hsk, "GENQ": tau2_genq, "PMM": tau2_pmm, "SJIT": tau2_sjit,
+    "DLIT": tau2_dlit,
 }
 
 
 def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray | None = None,
-                  X: np.ndarray | None = None, *, raise_on_failure: bool = True) -> Tau2Estimate:
+                  X: np.ndarray | None = None, *, raise_on_failure: bool = True,
+                  weights: np.ndarray | None = None) -> Tau2Estimate:
     """Estimate tau² by ``method`` for a batch of meta-analyses.
 
     Parameters
     ----------
-    method : {"EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
+    method : {"EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "CE", "MP", "HSk", "GENQ", "PMM", "SJIT", "DLIT"}
+        CE is EE and MP is PM (metafor's aliases); HSk is Hunter-Schmidt
+        with a k/(k-p) correction, GENQ the generalised Q estimator with
+        ``weights``, PMM the median-unbiased Paule-Mandel, SJIT and DLIT the
+        iterated Sidik-Jonkman and DerSimonian-Laird estimators.
     yi, vi : ndarray, shape (..., k)
         Effect sizes and sampling variances (vi > 0).
     mask : ndarray of bool, shape (..., k), optional
@@ -475,6 +580,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
         Raise :class:`~mgmeta.errors.ConvergenceError` when an iterative
         estimator does not converge (default); otherwise flag it in
         ``converged``.
+    weights : ndarray, shape (k,) or (..., k), optional
+        The weights a_i of the GENQ estimator (other methods ignore them).
 
     Returns
     -------
@@ -494,6 +601,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if single.all():
             est = tau2_ee(yi, vi, mask, X)
+        elif method == "GENQ":
+            est = tau2_genq(yi, vi, mask, X, weights=weights)
         else:
             est = _ESTIMATORS[method](yi, vi, mask, X)
     if single.any():
@@ -502,7 +611,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
                            iterations=np.where(single, 0, est.iterations),
                            converged=np.where(single, True, est.converged))
     if raise_on_failure and not np.all(est.converged):
-        kind = "Fisher scoring" if method in ("ML", "REML", "EB") else "the root finder"
+        kind = ("Fisher scoring" if method in ("ML", "REML", "EB") else
+                "the fixed-point iteration" if method in ("SJIT", "DLIT") else "the root finder")
         raise ConvergenceError(f"tau² estimator {method}: {kind} did not converge within "
                                f"{MAXITER} iterations (threshold {THRESHOLD:g}); try another method")
     return est
