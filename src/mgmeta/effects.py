@@ -222,11 +222,11 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
                                        vtype=vtype, ci_level=ci_level)
     if add is None:
         add = 0.5
+    check_choice(measure, MEASURES + _more.MEASURES, "measure")
     extra = [n for n, v in dict(xi=xi, ni=ni, ti=ti, mi=mi, sdi=sdi, ri=ri, x1i=x1i, t1i=t1i, x2i=x2i,
                                  t2i=t2i).items() if v is not None]
     if extra:
         raise DataError(f"measure {measure!r} does not take {', '.join(extra)}", field=extra[0])
-    check_choice(measure, MEASURES + _more.MEASURES, "measure")
     check_choice(to, _TO, "to")
     try:
         add = float(add)

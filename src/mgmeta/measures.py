@@ -100,10 +100,34 @@ _INPUTS = {
     "SMCR": ("m1i", "m2i", "sd1i", "ni", "ri"),
 }
 
+_OPTIONAL = {"SDLN": ("mi",), "SMCR": ("sd2i",), **{m: ("mi",) for m in PROPORTION_MEASURES}}
+"""Inputs a measure accepts without needing them (as escalc; mi of a proportion is its non-events)."""
+
 
 def _cm(m: np.ndarray) -> np.ndarray:
     """Hedges' exact bias correction c(m), on the log scale."""
     return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+
+
+def _hyp2f1(a: float, b: float, c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Gauss's hypergeometric function 2F1(a, b; c; x) for 0 <= x <= 1 and c > a + b, c > b > 0.
+
+    From Euler's integral, Gamma(c) / (Gamma(b) Gamma(c-b)) times the integral over
+    (0, 1) of t^(b-1) (1-t)^(c-b-1) (1 - x t)^(-a), by adaptive quadrature with the
+    algebraic end-point weights (scipy's ``hyp2f1`` returns NaN for x near 1 with a
+    large c, the correlations near 0 of large studies); Gauss's closed form at x = 1.
+    """
+    from scipy import integrate
+
+    def one(ci: float, xi: float) -> float:
+        if xi == 1.0:
+            return float(np.exp(special.gammaln(ci) + special.gammaln(ci - a - b)
+                                - special.gammaln(ci - a) - special.gammaln(ci - b)))
+        val, _ = integrate.quad(lambda t: (1 - xi * t) ** (-a), 0.0, 1.0, weight="alg",
+                                wvar=(b - 1, ci - b - 1), epsabs=0.0, epsrel=1e-13, limit=500)
+        return float(val * np.exp(special.gammaln(ci) - special.gammaln(b) - special.gammaln(ci - b)))
+
+    return np.array([one(float(ci), float(xi)) for ci, xi in zip(np.broadcast_to(c, np.shape(x)), x)])
 
 
 def _wmean(x: np.ndarray, w: np.ndarray) -> float:
@@ -116,7 +140,7 @@ def _need(measure: str, a: dict[str, np.ndarray]) -> None:
         if name not in a:
             raise DataError(f"measure {measure!r} needs {', '.join(_INPUTS[measure])}; {name} is missing",
                             field=name)
-    extra = [n for n in a if n not in _INPUTS[measure] and not (measure in PROPORTION_MEASURES and n == "mi")]
+    extra = [n for n in a if n not in _INPUTS[measure] + _OPTIONAL.get(measure, ())]
     if extra:
         raise DataError(f"measure {measure!r} takes {', '.join(_INPUTS[measure])}; "
                         f"{', '.join(extra)} do{'es' if len(extra) == 1 else ''} not apply", field=extra[0])
@@ -248,14 +272,14 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
             if measure == "ZCOR":
                 yi, vi = np.arctanh(ri), 1 / (ni - 3)
             else:
-                yi = ri.copy() if measure == "COR" else ri * special.hyp2f1(0.5, 0.5, (ni - 2) / 2, 1 - ri ** 2)
+                yi = ri.copy() if measure == "COR" else ri * _hyp2f1(0.5, 0.5, (ni - 2) / 2, 1 - ri ** 2)
                 if vtype == "LS":
                     vi = (1 - yi ** 2) ** 2 / (ni - 1)
                 elif vtype == "AV":
                     vi = (1 - _wmean(yi, ni) ** 2) ** 2 / (ni - 1)
                 else:  # UB, UCOR only
                     vi = yi ** 2 - (1 - (ni - 3) / (ni - 2) * (1 - ri ** 2)
-                                    * special.hyp2f1(1.0, 1.0, ni / 2, 1 - ri ** 2))
+                                    * _hyp2f1(1.0, 1.0, ni / 2, 1 - ri ** 2))
             extra = {"ri": ri.copy(), "ni": ni.copy()}
         elif measure in RATE_CONTRAST_MEASURES:
             x1, t1, x2, t2 = a["x1i"], a["t1i"], a["x2i"], a["t2i"]

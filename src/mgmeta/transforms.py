@@ -123,7 +123,7 @@ def transf_ipft_hm(xi: Any, ni: Any) -> np.ndarray:
     Examples
     --------
     >>> round(float(transf_ipft_hm(0.5, [10, 20, 30])), 6)
-    0.220324
+    0.214012
     """
     n = _arr(ni)
     if n.size == 0 or not np.all(np.isfinite(n)) or np.any(n <= 0):
@@ -197,8 +197,10 @@ _DISPLAY = {
 def display_transform(measure: str | None, frame: Any = None) -> Callable[[Any], np.ndarray] | None:
     """The usual back-transformation of a measure for display, or None (shown as is).
 
-    PFT needs the studies' ``ni`` (the harmonic mean) and IRFT their ``ti``:
-    pass the effect-size ``frame`` to get a function with them filled in.
+    PFT needs the studies' ``ni`` (their harmonic mean, as metafor's
+    ``transf.ipft.hm``): pass the effect-size ``frame`` to get a function with
+    them filled in. IRFT has no pooled back-transformation (use
+    :func:`transf_iirft` with a person-time of your choice).
 
     Examples
     --------
@@ -210,7 +212,4 @@ def display_transform(measure: str | None, frame: Any = None) -> Callable[[Any],
     if measure == "PFT" and frame is not None and "ni" in frame:
         ni = np.asarray(frame["ni"], float)
         return lambda x: transf_ipft_hm(x, ni)
-    if measure == "IRFT" and frame is not None and "ti" in frame:
-        t = 1 / np.mean(1 / np.asarray(frame["ti"], float))
-        return lambda x: transf_iirft(x, t)
     return None

@@ -49,6 +49,7 @@ record_failure <- function(id, call, r) {
 
 ## Hand-made single-group counts with every awkward kind of study: no events, all events, ordinary.
 props <- data.frame(xi = c(0, 5, 12, 20, 3), ni = c(15, 40, 12, 50, 9))
+cors <- data.frame(ri = c(0, -0.9, 0.5, 0.99, 0.02), ni = c(5, 6, 8, 200, 1000))
 rates <- data.frame(xi = c(0, 4, 17, 2), ti = c(120.5, 300, 1020, 45))
 ## Hand-made two-group person-time data: a double zero, single zeros, ordinary studies.
 rates2 <- data.frame(x1i = c(0, 0, 5, 12, 3), t1i = c(100, 210, 350, 800, 90),
@@ -93,6 +94,8 @@ grid <- list(
   list(name = "normand1", expr = "dat.normand1999", data = dat.normand1999,
        cols = c(mi = "m1i", sdi = "sd1i", ni = "n1i"), measures = c("MN", "MNLN", "CVLN", "SDLN")),
   list(name = "molloy", expr = "dat.molloy2014", data = dat.molloy2014, cols = c(ri = "ri", ni = "ni"),
+       measures = c("COR", "UCOR", "ZCOR")),
+  list(name = "cors", expr = "cors", data = cors, cols = c(ri = "ri", ni = "ni"),
        measures = c("COR", "UCOR", "ZCOR")),
   list(name = "hart", expr = "dat.hart1999", data = dat.hart1999,
        cols = c(x1i = "x1i", t1i = "t1i", x2i = "x2i", t2i = "t2i"), measures = c("IRR", "IRD", "IRSD")),

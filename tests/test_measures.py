@@ -1,0 +1,147 @@
+"""effect_sizes for metafor's further measures and vtype options, and the transf_* back-transformations,
+against R metafor 3.8 (tests/reference/breadth.json, from breadth.R)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import mgmeta
+from conftest import ATOL, TOL_CLOSED, load_reference
+from mgmeta import transforms
+
+BREADTH = load_reference("breadth.json")
+ESCALC = BREADTH["escalc"]
+TRANSF = BREADTH["transf"]
+
+
+def _arr(x):
+    return np.array([np.nan if v is None else v for v in x], dtype=float)
+
+
+def close(actual, expected, rtol=TOL_CLOSED, atol=ATOL):
+    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, float)), _arr(np.atleast_1d(expected)),
+                               rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _dropped(case):
+    inp = case["inputs"]
+    if not case["args"].get("drop00"):
+        return np.zeros(len(case["yi"]), bool)
+    if "x1i" in inp:
+        return (_arr(inp["x1i"]) == 0) & (_arr(inp["x2i"]) == 0)
+    a, c, n1, n2 = (_arr(inp[x]) for x in ("ai", "ci", "n1i", "n2i"))
+    return ((a == 0) & (c == 0)) | ((a == n1) & (c == n2))
+
+
+@pytest.mark.parametrize("case", ESCALC, ids=[c["id"] for c in ESCALC])
+def test_effect_sizes_match_escalc(case):
+    kwargs = {k: _arr(v) for k, v in case["inputs"].items()}
+    kwargs.update(case["args"])
+    yi_r, vi_r = _arr(case["yi"]), _arr(case["vi"])
+    dropped = _dropped(case)
+    undefined = (np.isnan(yi_r) | np.isnan(vi_r) | (vi_r <= 0)) & ~dropped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mgmeta.ContinuityCorrectionWarning)
+        if undefined.any():
+            # R gives NA (or a zero variance); mgmeta names the study instead
+            with pytest.raises(mgmeta.DataError, match="study at position"):
+                mgmeta.effect_sizes(case["measure"], **kwargs)
+            return
+        es = mgmeta.effect_sizes(case["measure"], **kwargs)
+    # a dropped study has no effect size (R keeps a variance that does not depend on the counts)
+    assert es["dropped"].tolist() == dropped.tolist()
+    assert np.isnan(es["yi"][dropped]).all() and np.isnan(es["vi"][dropped]).all()
+    close(es["yi"][~dropped], yi_r[~dropped])
+    close(es["vi"][~dropped], vi_r[~dropped])
+    assert es.attrs["measure"] == case["measure"]
+
+
+def test_every_new_measure_is_covered():
+    covered = {c["measure"] for c in ESCALC}
+    assert set(mgmeta.measures.MEASURES) <= covered
+
+
+def test_escalc_add_defaults_to_zero_for_the_variance_stabilising_measures():
+    # escalc: add = 0 for PAS, PFT, IRS, IRFT, IRSD unless given
+    es = mgmeta.effect_sizes("PFT", xi=[0, 3], ni=[10, 12])
+    assert not es["corrected"].any()
+    with pytest.warns(mgmeta.ContinuityCorrectionWarning):
+        es = mgmeta.effect_sizes("PFT", xi=[0, 3], ni=[10, 12], add=0.5)
+    assert es["corrected"].tolist() == [True, False]
+
+
+def test_proportions_accept_non_events():
+    a = mgmeta.effect_sizes("PLO", xi=[3, 7], ni=[10, 20])
+    b = mgmeta.effect_sizes("PLO", xi=[3, 7], mi=[7, 13])
+    np.testing.assert_allclose(a["yi"], b["yi"])
+    np.testing.assert_allclose(a["vi"], b["vi"])
+
+
+def test_data_columns_and_labels():
+    import pandas as pd
+    d = pd.DataFrame({"name": ["A", "B"], "r": [0.3, 0.5], "n": [20, 30]})
+    es = mgmeta.effect_sizes("ZCOR", ri="r", ni="n", data=d, labels="name")
+    assert es["study"].tolist() == ["A", "B"]
+    close(es["yi"], np.arctanh([0.3, 0.5]))
+
+
+@pytest.mark.parametrize("measure, kwargs, field", [
+    ("PR", dict(xi=[5, 12], ni=[10, 10]), "xi"),             # events above the group size
+    ("PR", dict(xi=[-1, 2], ni=[10, 10]), "xi"),
+    ("IR", dict(xi=[1, 2], ti=[10, 0]), "ti"),
+    ("COR", dict(ri=[0.3, 1.2], ni=[10, 10]), "ri"),
+    ("ZCOR", dict(ri=[0.3, 0.2], ni=[10, 3]), "ni"),        # variance 1/(n-3) undefined
+    ("UCOR", dict(ri=[0.3, 0.2], ni=[10, 4]), "ni"),
+    ("MNLN", dict(mi=[1, -2], sdi=[1, 1], ni=[10, 10]), "mi"),
+    ("SDLN", dict(sdi=[1, 1], ni=[10, 1]), "ni"),
+    ("IRR", dict(x1i=[1, 2], t1i=[10, 10], x2i=[1], t2i=[10, 10]), None),
+    ("MC", dict(m1i=[1], m2i=[0], sd1i=[1], sd2i=[1], ni=[10], ri=[1.5]), "ri"),
+    ("PLO", dict(xi=[0, 2], ni=[10, 10], to="none"), "xi"),  # logit of 0 is infinite
+    ("PLO", dict(xi=[1], ni=[10], sdi=[1]), "sdi"),           # an argument the measure does not take
+    ("PLO", dict(xi=[1], ni=[10], vtype="UB"), "vtype"),      # no such variance for PLO
+    ("OR", dict(ai=[1], n1i=[10], ci=[2], n2i=[10], vtype="AV"), "vtype"),
+    ("OR", dict(ai=[1], n1i=[10], ci=[2], n2i=[10], xi=[1]), "xi"),
+])
+def test_bad_input_raises_data_error(measure, kwargs, field):
+    with pytest.raises(mgmeta.DataError) as err:
+        mgmeta.effect_sizes(measure, **kwargs)
+    if field is not None:
+        assert err.value.field.startswith(field)
+
+
+def test_unknown_measure_lists_the_new_ones():
+    with pytest.raises(mgmeta.DataError, match="PFT"):
+        mgmeta.effect_sizes("XYZ", xi=[1], ni=[2])
+
+
+def test_pooled_pft_back_transformed_with_the_harmonic_mean():
+    es = mgmeta.effect_sizes("PFT", xi=[3, 7, 12], ni=[10, 20, 30])
+    back = transforms.display_transform("PFT", es)
+    assert back is not None
+    close(back(es["yi"].mean()), transforms.transf_ipft_hm(es["yi"].mean(), [10, 20, 30]))
+
+
+_FUN = {"transf.ilogit": transforms.transf_ilogit, "transf.logit": transforms.transf_logit,
+        "transf.ztor": transforms.transf_ztor, "transf.rtoz": transforms.transf_rtoz,
+        "transf.iarcsin": transforms.transf_iarcsin, "transf.isqrt": transforms.transf_isqrt}
+
+
+@pytest.mark.parametrize("case", TRANSF, ids=[c["id"] for c in TRANSF])
+def test_transf_matches_metafor(case):
+    x = _arr(case["x"])
+    name = case["fun"]
+    if name in _FUN:
+        got = _FUN[name](x)
+    elif name in ("transf.ipft", "transf.pft"):
+        got = getattr(transforms, name.replace(".", "_"))(x, _arr(case["ni"]))
+    elif name == "transf.ipft.hm":
+        got = transforms.transf_ipft_hm(x, _arr(case["ni"]))
+    elif name in ("transf.irft", "transf.iirft"):
+        got = getattr(transforms, name.replace(".", "_"))(x, _arr(case["ti"]))
+    else:  # the integrals: R's integrate() is good to about 1e-8 here
+        got = getattr(transforms, name.replace(".", "_"))(x, case["tau2"][0])
+        close(got, case["value"], rtol=1e-6)
+        return
+    close(got, case["value"])
