@@ -3,6 +3,7 @@
 The public names are re-exported here; nothing else lives in this module.
 """
 from mgmeta import conversions
+from mgmeta import measures, transforms
 from mgmeta.analyses import (
     BayesianMetaAnalysisResult,
     FailSafeNResult,
@@ -53,6 +54,7 @@ from mgmeta.errors import (
     MgmetaWarning,
     SchemaError,
 )
+from mgmeta.fitstats import AnovaResult, FitStats, anova, blup, fitstats, ranef
 from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
 from mgmeta.profiles import Profile, apply_profile, get_profile, profiles
 from mgmeta.reproduce import attribute_differences, reproduce
@@ -122,6 +124,14 @@ __all__ = [
     "MgmetaWarning",
     "ContinuityCorrectionWarning",
     "BoundaryWarning",
+    "measures",
+    "transforms",
+    "anova",
+    "fitstats",
+    "blup",
+    "ranef",
+    "AnovaResult",
+    "FitStats",
 ]
 
 

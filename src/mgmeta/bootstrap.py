@@ -37,7 +37,7 @@ from mgmeta.engine import (
     seed_entropy,
 )
 from mgmeta.errors import DataError, MgmetaWarning
-from mgmeta.models import fit_arrays
+from mgmeta.models import check_standard_fit, fit_arrays
 
 __all__ = ["BootstrapResult", "bootstrap", "draw_data", "DRAW_COLUMNS"]
 
@@ -213,6 +213,7 @@ def bootstrap(res: Any, n_boot: int = 1000, seed: SeedLike = None, *, level: flo
     method = getattr(res, "method", None)
     if yi.ndim != 1 or vi.shape != yi.shape or method is None:
         raise DataError(f"bootstrap needs a fitted model from mgmeta.meta_analysis, got {type(res).__name__}")
+    check_standard_fit(res, "bootstrap")
     if getattr(res, "X", None) is not None:
         raise DataError("bootstrap supports models without moderators (mgmeta.meta_analysis)")
     k = int(yi.size)

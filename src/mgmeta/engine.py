@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
-from mgmeta.estimators import METHODS
+from mgmeta.estimators import ALL_METHODS as METHODS
 from mgmeta.models import TESTS, FitArrays, fit_arrays
 
 __all__ = [

@@ -49,6 +49,8 @@ __all__ = [
     "UNIROOT_TOL",
     "estimate_tau2",
     "ALIASES",
+    "MORE_METHODS",
+    "ALL_METHODS",
     "q_statistic",
     "projection",
     "zeroin",
@@ -62,10 +64,12 @@ UNIROOT_TOL = float(np.finfo(float).eps) ** 0.25
 """Tolerance of the Brent root finder, as R's ``uniroot`` default used by metafor."""
 _EPS = float(np.finfo(float).eps)
 
-METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB",
-           "CE", "MP", "HSk", "GENQ", "PMM", "SJIT", "DLIT")
+METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
+MORE_METHODS = ("HSk", "GENQ", "PMM", "SJIT", "DLIT")
+"""metafor's further estimators (GENQ needs user weights, so only meta_analysis offers it)."""
 ALIASES = {"CE": "EE", "MP": "PM"}
 """metafor's other names of two methods: the common-effect model is the equal-effects model; MP is PM."""
+ALL_METHODS = METHODS + MORE_METHODS + tuple(ALIASES)
 
 
 @dataclass(frozen=True, eq=False)

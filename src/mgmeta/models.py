@@ -27,7 +27,8 @@ from mgmeta._validation import (
 )
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
 from mgmeta.estimators import (
-    METHODS,
+    ALIASES,
+    ALL_METHODS,
     UNIROOT_TOL,
     Tau2Estimate,
     estimate_tau2,
@@ -44,10 +45,18 @@ __all__ = [
     "Interval",
     "meta_analysis",
     "TESTS",
+    "ALL_TESTS",
+    "T_TESTS",
     "RATIO_MEASURES",
+    "check_standard_fit",
 ]
 
 TESTS = ("z", "knha")
+ALL_TESTS = TESTS + ("t", "adhoc")
+"""The tests of :func:`meta_analysis`: "t" is the t distribution with k - p df without rescaling, "adhoc"
+Hartung-Knapp with the scale factor truncated below at 1 (metafor's ``test="adhoc"``)."""
+T_TESTS = ("knha", "adhoc", "t")
+"""The tests that use the t distribution."""
 RATIO_MEASURES = ("OR", "RR", "PETO", "ROM")
 _METHOD_NAMES = {
     "EE": "Equal-Effects Model", "FE": "Fixed-Effects Model",
@@ -99,7 +108,8 @@ class FitArrays:
 
 def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: str = "z",
                level: float = 0.95, mask: np.ndarray | None = None, X: np.ndarray | None = None,
-               tau2: np.ndarray | float | None = None, raise_on_failure: bool = True) -> FitArrays:
+               tau2: np.ndarray | float | None = None, raise_on_failure: bool = True,
+               weights: np.ndarray | None = None, weighted: bool = True) -> FitArrays:
     """Fit a batch of (meta-regression) models; inputs are assumed valid.
 
     Parameters
@@ -112,6 +122,12 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
         Design matrix; None for intercept only.
     tau2 : float or ndarray, optional
         A fixed tau² (skips estimation), e.g. for profiles.
+    weights : ndarray, shape (..., k), optional
+        User weights a_i (metafor's ``weights``): beta = (X'AX)^-1 X'Ay with
+        the sandwich variance (X'AX)^-1 X'A M A X (X'AX)^-1, M = diag(v_i + tau²);
+        method "GENQ" also estimates tau² with them.
+    weighted : bool
+        False: unweighted least squares (a_i = 1), as ``weighted=FALSE``.
 
     Notes
     -----
@@ -132,7 +148,7 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
     p = 1 if X is None else X.shape[-1]
     k = mask.sum(-1)
     if tau2 is None:
-        est = estimate_tau2(method, y, v, mask, X, raise_on_failure=raise_on_failure)
+        est = estimate_tau2(method, y, v, mask, X, raise_on_failure=raise_on_failure, weights=weights)
     else:
         t = np.broadcast_to(np.asarray(tau2, dtype=float), k.shape)
         est = Tau2Estimate(t, np.full(k.shape, np.nan), np.zeros(k.shape, int), np.ones(k.shape, bool))
@@ -148,15 +164,21 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
             beta = pr.beta
             vb = pr.B
         df = (k - p).astype(float)
-        if test == "knha":
-            rss = pr.rss()
+        if weights is not None or not weighted:
+            a = np.where(mask, 1.0 if not weighted else np.broadcast_to(np.asarray(weights, float), y.shape), 0.0)
+            beta, vb = _user_weighted(a, y, v + t2[..., None], mask, X)
+            w = a
+        if test in ("knha", "adhoc"):
+            rss = pr.rss()                               # always the inverse-variance fit, as metafor
             s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / df)
+            if test == "adhoc":
+                s2w = np.maximum(s2w, 1.0)
             vb = vb * s2w[..., None, None]
         else:
             s2w = np.ones(k.shape)
         se = np.sqrt(np.einsum("...ii->...i", vb))
         stat = beta / se
-        if test == "knha":
+        if test in T_TESTS:
             dfe = np.where(df > 0, df, np.nan)[..., None]
             pval = 2 * special.stdtr(dfe, -np.abs(stat))
             crit = -special.stdtrit(dfe, alpha / 2)
@@ -190,8 +212,28 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
         weights = 100 * w / w.sum(-1, keepdims=True)
     return FitArrays(beta=beta, se=se, statistic=stat, pvalue=pval, ci_lower=ci_lo, ci_upper=ci_hi, vb=vb,
                      pi_lower=pi_lo, pi_upper=pi_hi, tau2=t2, se_tau2=est.se_tau2, i2=i2, h2=h2, q=q,
-                     q_pvalue=qp, k=k, df=np.where(test == "knha", df, np.nan), weights=weights, s2w=s2w,
+                     q_pvalue=qp, k=k, df=np.where(test in T_TESTS, df, np.nan), weights=weights, s2w=s2w,
                      vt=vt, iterations=est.iterations, converged=est.converged)
+
+
+def _user_weighted(a: np.ndarray, y: np.ndarray, m: np.ndarray, mask: np.ndarray,
+                   X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares with weights ``a`` and its sandwich variance for marginal variances ``m``."""
+    pa = projection(a, y, X)
+    mm = np.where(mask, m, 0.0)
+    if X is None:
+        s = pa.s1
+        return pa.beta[..., None], ((a ** 2 * mm).sum(-1) / s ** 2)[..., None, None]
+    Xa = X * a[..., None]
+    middle = np.einsum("...kp,...k,...kq->...pq", Xa, mm, Xa)
+    return pa.beta, pa.B @ middle @ pa.B
+
+
+def check_standard_fit(res: Any, what: str) -> None:
+    """Follow-ups written for inverse-variance weights refuse fits with user weights or ``weighted=False``."""
+    if getattr(res, "user_weights", None) is not None or not getattr(res, "weighted", True):
+        raise MgmetaError(f"{what} is not available for a model fitted with user weights or weighted=False; "
+                          "refit the model without them")
 
 
 # --------------------------------------------------------------------------
@@ -268,9 +310,10 @@ class MetaAnalysisResult:
     method, test : str
     level : float
     df : int or None
-        Degrees of freedom of the t distribution (Hartung-Knapp), else None.
+        Degrees of freedom of the t distribution (tests "knha", "adhoc",
+        "t"), else None.
     weights : ndarray
-        Weights in percent.
+        Weights in percent (of the user weights when given).
     yi, vi : ndarray
         The data the model was fitted to.
     labels : tuple of str
@@ -283,6 +326,10 @@ class MetaAnalysisResult:
         The software-convention profile the numbers follow (None: metafor's).
     tau2_fixed : bool
         True when tau² was given (``meta_analysis(tau2=...)``), not estimated.
+    user_weights : ndarray or None
+        The ``weights=`` the model was fitted with.
+    weighted : bool
+        False for an unweighted fit (``weighted=False``).
     """
 
     estimate: float
@@ -315,6 +362,8 @@ class MetaAnalysisResult:
     s2w: float = 1.0
     profile: Any = None
     tau2_fixed: bool = False
+    user_weights: np.ndarray | None = field(default=None, repr=False)
+    weighted: bool = True
 
     # ---- derived quantities -------------------------------------------------
     @property
@@ -335,7 +384,7 @@ class MetaAnalysisResult:
     def refit(self, **changes: Any) -> MetaAnalysisResult:
         """The same model with some arguments changed (``method``, ``test``, ``level``, ...)."""
         args = dict(method=self.method, test=self.test, level=self.level, labels=list(self.labels),
-                    measure=self.measure, profile=self.profile)
+                    measure=self.measure, profile=self.profile, weights=self.user_weights, weighted=self.weighted)
         args.update(changes)
         if "yi" not in changes and "vi" not in changes and self.data is not None:
             # refit from the effect-size frame, so that profiles can re-analyse the arm data
@@ -420,6 +469,21 @@ class MetaAnalysisResult:
         return pd.Series({"estimate": res.estimate, "se": res.se, "ci_lower": res.ci_lower,
                           "ci_upper": res.ci_upper, "pi_lower": res.pi_lower, "pi_upper": res.pi_upper})
 
+    def blup(self, level: float | None = None) -> pd.DataFrame:
+        """Best linear unbiased predictions of the true effects (see :func:`mgmeta.fitstats.blup`)."""
+        from mgmeta.fitstats import blup
+        return blup(self, level=level)
+
+    def ranef(self, level: float | None = None) -> pd.DataFrame:
+        """Predicted random effects, the studies' deviations from the mean (see :func:`mgmeta.fitstats.ranef`)."""
+        from mgmeta.fitstats import ranef
+        return ranef(self, level=level)
+
+    def fitstats(self) -> Any:
+        """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML (see :func:`mgmeta.fitstats.fitstats`)."""
+        from mgmeta.fitstats import fitstats
+        return fitstats(self)
+
     def leave_one_out(self) -> pd.DataFrame:
         """The model refitted without each study in turn (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import leave_one_out
@@ -463,10 +527,10 @@ class MetaAnalysisResult:
         return f"{_METHOD_NAMES[self.method]} (k = {self.k})"
 
     def _coef_rows(self) -> tuple[list[str], list[list[str]]]:
-        stat = "tval" if self.test == "knha" else "zval"
-        head = ["estimate", "se", stat] + (["df"] if self.test == "knha" else []) + ["pval", "ci.lb", "ci.ub"]
+        stat = "tval" if self.test in T_TESTS else "zval"
+        head = ["estimate", "se", stat] + (["df"] if self.test in T_TESTS else []) + ["pval", "ci.lb", "ci.ub"]
         row = [fmt.format_number(self.estimate), fmt.format_number(self.se), fmt.format_number(self.statistic)]
-        if self.test == "knha":
+        if self.test in T_TESTS:
             row.append(str(self.df))
         row += [fmt.format_pvalue(self.pvalue), fmt.format_number(self.ci_lower), fmt.format_number(self.ci_upper)]
         return head, [row]
@@ -508,8 +572,14 @@ class MetaAnalysisResult:
         elif self.pi_lower is not None:
             out += ["", f"Prediction interval: {fmt.format_number(self.pi_lower)} to "
                         f"{fmt.format_number(self.pi_upper)}"]
-        if self.test == "knha":
-            out += ["", "Test: Hartung-Knapp-Sidik-Jonkman (t distribution)"]
+        if self.test in T_TESTS:
+            out += ["", {"knha": "Test: Hartung-Knapp-Sidik-Jonkman (t distribution)",
+                         "adhoc": "Test: Hartung-Knapp-Sidik-Jonkman with the ad hoc correction (scale factor >= 1; "
+                                  "t distribution)",
+                         "t": "Test: t distribution (k - 1 df), no rescaling"}[self.test]]
+        if self.user_weights is not None or not self.weighted:
+            out += ["Weights: " + ("user weights (sandwich standard error)" if self.weighted else
+                                   "unweighted estimation (equal weights; sandwich standard error)")]
         return "\n".join(out) + "\n"
 
     def _repr_html_(self) -> str:
@@ -549,7 +619,8 @@ def _from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str],
 
 def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = "z", level: float = 0.95,
                   labels: Any = None, sei: Any = None, measure: str | None = None,
-                  profile: str | None = None, tau2: float | None = None) -> MetaAnalysisResult:
+                  profile: str | None = None, tau2: float | None = None,
+                  weights: Any = None, weighted: bool = True) -> MetaAnalysisResult:
     """Fit a fixed- or random-effects model, as metafor's ``rma(yi, vi)``.
 
     Parameters
@@ -560,10 +631,15 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         remembers the measure, the study labels and the arm data).
     vi : array_like, shape (k,)
         Sampling variances (> 0). Give ``sei`` instead for standard errors.
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "HS", "EB"}
-        tau² estimator; "EE" (alias "FE") fits the equal-effects model.
-    test : {"z", "knha"}
-        Wald z test, or Hartung-Knapp-Sidik-Jonkman (t with k - 1 df).
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "HS", "EB", "HSk", "GENQ", "PMM", "SJIT", "DLIT", "CE", "MP"}
+        tau² estimator; "EE" (alias "FE", and metafor's "CE") fits the
+        equal-effects model; "MP" is "PM". The aliases are stored under the
+        canonical name (``res.method`` is "EE" for "CE"). See
+        :func:`mgmeta.estimators.estimate_tau2` for the others.
+    test : {"z", "knha", "t", "adhoc"}
+        Wald z test; Hartung-Knapp-Sidik-Jonkman (t with k - 1 df); "t": the
+        t distribution without rescaling; "adhoc": Hartung-Knapp with the
+        scale factor truncated below at 1.
     level : float
         Confidence level for the intervals (0.95; 95 is accepted too).
     labels : sequence of str, optional
@@ -575,6 +651,14 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         metafor's.
     tau2 : float, optional
         Fix tau² at this value instead of estimating it.
+    weights : array_like, shape (k,), optional
+        User weights (non-negative, not all 0), as metafor's ``weights``: the
+        estimate is sum a_i y_i / sum a_i with variance
+        sum a_i² (v_i + tau²) / (sum a_i)²; tau² is estimated as usual (with
+        the weights for "GENQ", which needs them). ``res.weights`` are their
+        percentages.
+    weighted : bool
+        False for unweighted estimation (all a_i = 1), as ``weighted=FALSE``.
 
     Returns
     -------
@@ -616,8 +700,9 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         from mgmeta.profiles import apply_profile
         return apply_profile(profile, yi, vi, method=method, test=test, level=level, labels=labels,
                              sei=sei, measure=measure, tau2=tau2)
-    check_choice(method, METHODS, "method")
-    check_choice(test, TESTS, "test")
+    check_choice(method, ALL_METHODS, "method")
+    method = ALIASES.get(method, method)
+    check_choice(test, ALL_TESTS, "test")
     level = check_level(level)
     frame = None
     if isinstance(yi, pd.DataFrame):
@@ -633,11 +718,12 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
     lab = resolve_labels(labels, len(yi_arr)) if labels is not None else None
     k = check_lengths({"yi": yi_arr, "vi": vi_arr})
     check_positive(vi_arr, "vi", lab)
-    if test == "knha" and k < 2:
-        warnings.warn("test='knha' needs at least 2 studies (t with k - 1 df); using the z test, as metafor",
+    user_w = _check_weights(weights, weighted, method, k, lab)
+    if test in T_TESTS and k < 2:
+        warnings.warn(f"test={test!r} needs at least 2 studies (t with k - 1 df); using the z test, as metafor",
                       MgmetaWarning, stacklevel=2)
         test = "z"
-    if test == "knha" and method in ("EE", "FE"):
+    if test in ("knha", "adhoc") and method in ("EE", "FE"):
         warnings.warn(f"the Hartung-Knapp adjustment is meant for random-effects models, not {method}",
                       MgmetaWarning, stacklevel=2)
     if k < 2 and method not in ("EE", "FE"):
@@ -647,7 +733,8 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         tau2 = float(tau2)
         if not np.isfinite(tau2) or tau2 < 0:
             raise DataError(f"tau2 must be a finite non-negative number, got {tau2!r}", field="tau2")
-    fa = fit_arrays(yi_arr, vi_arr, method=method, test=test, level=level, tau2=tau2)
+    fa = fit_arrays(yi_arr, vi_arr, method=method, test=test, level=level, tau2=tau2, weights=user_w,
+                    weighted=bool(weighted))
     random = method not in ("EE", "FE")
     labels_t = tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k))
     return MetaAnalysisResult(
@@ -656,8 +743,29 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         pi_lower=float(fa.pi_lower) if random else None, pi_upper=float(fa.pi_upper) if random else None,
         tau2=float(fa.tau2), se_tau2=float(fa.se_tau2) if random and k > 1 and tau2 is None else None,
         i2=float(fa.i2), h2=float(fa.h2), q=float(fa.q), q_pvalue=float(fa.q_pvalue), k=int(k),
-        method=method, test=test, level=level, df=int(k - 1) if test == "knha" else None,
+        method=method, test=test, level=level, df=int(k - 1) if test in T_TESTS else None,
         weights=np.asarray(fa.weights, float), yi=yi_arr.copy(), vi=vi_arr.copy(), labels=labels_t,
         measure=measure, data=frame, iterations=int(fa.iterations), vt=float(fa.vt), s2w=float(fa.s2w),
-        tau2_fixed=tau2 is not None,
+        tau2_fixed=tau2 is not None, user_weights=user_w, weighted=bool(weighted),
     )
+
+
+def _check_weights(weights: Any, weighted: Any, method: str, k: int, lab: list[str] | None) -> np.ndarray | None:
+    """User weights as a checked array (None when not given)."""
+    from mgmeta._validation import as_vector, check_nonnegative
+
+    if not isinstance(weighted, (bool, np.bool_)):
+        raise DataError(f"weighted must be True or False, got {weighted!r}", field="weighted")
+    if weights is None:
+        if method == "GENQ":
+            raise DataError("method 'GENQ' needs weights (the a_i of the generalised Q statistic)", field="weights")
+        return None
+    w = as_vector(weights, "weights", lab)
+    if w.size == 1 and k > 1:
+        w = np.full(k, float(w[0]))                 # metafor: a single value is every study's weight
+    if len(w) != k:
+        raise DataError(f"weights has {len(w)} entries but there are {k} studies", field="weights")
+    check_nonnegative(w, "weights", lab)
+    if not (w > 0).any():
+        raise DataError("weights are all 0", field="weights")
+    return w

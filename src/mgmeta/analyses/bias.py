@@ -60,7 +60,7 @@ from scipy import stats
 from mgmeta import _format as fmt
 from mgmeta._validation import check_choice
 from mgmeta.errors import ConvergenceError, DataError, MgmetaError, MgmetaWarning
-from mgmeta.models import MetaAnalysisResult, fit_arrays, meta_analysis
+from mgmeta.models import MetaAnalysisResult, check_standard_fit, fit_arrays, meta_analysis
 
 __all__ = [
     "egger_test",
@@ -323,6 +323,7 @@ def _check_res(res: Any, what: str, min_k: int = 2) -> None:
                         field="res")
     if res.k < min_k:
         raise DataError(f"{what} needs at least {min_k} studies (k = {res.k})", field="res")
+    check_standard_fit(res, what)
 
 
 def _wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

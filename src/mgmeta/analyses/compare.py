@@ -9,7 +9,7 @@ import pandas as pd
 
 from mgmeta._validation import check_choice, check_level
 from mgmeta.errors import DataError, MgmetaWarning
-from mgmeta.models import TESTS, MetaAnalysisResult, fit_arrays
+from mgmeta.models import TESTS, MetaAnalysisResult, check_standard_fit, fit_arrays
 
 __all__ = ["compare_estimators", "DEFAULT_METHODS"]
 
@@ -77,6 +77,7 @@ def compare_estimators(yi: Any, vi: Any = None, *, methods: Any = None, tests: A
     from mgmeta.analyses.regression import _prepare
 
     if isinstance(yi, MetaAnalysisResult):
+        check_standard_fit(yi, "compare_estimators")
         y, v = np.asarray(yi.yi, float), np.asarray(yi.vi, float)
         if level == 0.95:
             level = yi.level

@@ -40,7 +40,7 @@ from mgmeta.engine import (
     seed_entropy,
 )
 from mgmeta.errors import DataError, MgmetaWarning
-from mgmeta.models import fit_arrays
+from mgmeta.models import check_standard_fit, fit_arrays
 
 __all__ = ["GoshResult", "gosh", "DEFAULT_MAX_SUBSETS", "subset_membership"]
 
@@ -371,6 +371,7 @@ def gosh(res: Any, max_subsets: int | None = None, seed: SeedLike = None, *, chu
     k = int(yi.size)
     if k < 2:
         raise DataError(f"gosh needs at least 2 studies, the model has k = {k}")
+    check_standard_fit(res, "gosh")
     cap = _check_max_subsets(max_subsets)
     n_possible = 2 ** k - 1                       # a Python int: exact for any k
     exact = n_possible <= cap

@@ -44,8 +44,8 @@ from mgmeta._validation import (
     effect_inputs,
 )
 from mgmeta.errors import DataError, MgmetaWarning
-from mgmeta.estimators import METHODS
-from mgmeta.models import TESTS, MetaAnalysisResult, fit_arrays
+from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS
+from mgmeta.models import TESTS, MetaAnalysisResult, check_standard_fit, fit_arrays
 
 __all__ = [
     "meta_regression",
@@ -629,7 +629,8 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
     >>> round(float(fit.coef[1]), 3)
     -0.029
     """
-    check_choice(method, METHODS, "method")
+    check_choice(method, METHODS + tuple(m for m in MORE_METHODS if m != "GENQ") + tuple(ALIASES), "method")
+    method = ALIASES.get(method, method)
     check_choice(test, TESTS, "test")
     lev = check_level(level)
     if data is not None:
@@ -803,6 +804,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
         intercept_only = False
     elif isinstance(res, MetaAnalysisResult):
         from mgmeta.analyses.sensitivity import fixed_tau2
+        check_standard_fit(res, "permutation_test")
         yi, vi, X, k = res.yi, res.vi, None, res.k
         btt = [0]
         stat_obs = np.array([res.statistic])

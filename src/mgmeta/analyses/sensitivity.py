@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
-from mgmeta.models import FitArrays, MetaAnalysisResult, fit_arrays
+from mgmeta.models import FitArrays, MetaAnalysisResult, check_standard_fit, fit_arrays
 
 __all__ = ["leave_one_out", "influence", "cumulative"]
 
@@ -82,7 +82,7 @@ def batch_fit(yi: np.ndarray, vi: np.ndarray, *, method: str, test: str, level: 
     """
     fa = fit_arrays(yi, vi, method=method, test=test, level=level, mask=mask, X=X, tau2=tau2,
                     raise_on_failure=False)
-    if test == "knha":
+    if test in ("knha", "adhoc", "t"):
         no_df = np.asarray(fa.k) == 1
         if no_df.any():
             fz = fit_arrays(yi, vi, method=method, test="z", level=level, mask=mask, X=X, tau2=fa.tau2,
@@ -111,6 +111,7 @@ def _check_fit(res: Any, what: str) -> None:
                         field="res")
     if res.k < 2:
         raise MgmetaError(f"{what} needs at least 2 studies (k = {res.k})")
+    check_standard_fit(res, what)
 
 
 def _fit_frame(fa: FitArrays, index: pd.Index) -> pd.DataFrame:
