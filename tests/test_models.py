@@ -77,7 +77,7 @@ def test_fe_alias_and_k1():
         (([0.1, 0.2], [0.1, 0.0]), {"labels": ["A", "B"]}, "study 'B': vi must be positive"),
         (([0.1, 0.2], [0.1, -1.0]), {}, "position 1: vi must be positive"),
         (([0.1, 0.2], [0.1, 0.1]), {"method": "XYZ"}, "unknown method 'XYZ'"),
-        (([0.1, 0.2], [0.1, 0.1]), {"test": "t"}, "unknown test 't'"),
+        (([0.1, 0.2], [0.1, 0.1]), {"test": "wald"}, "unknown test 'wald'"),
         (([0.1, 0.2], [0.1, 0.1]), {"level": 150}, "level must be between"),
         (([0.1, 0.2], [0.1, 0.1]), {"labels": ["A"]}, "labels has 1 entries"),
     ],

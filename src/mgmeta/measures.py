@@ -320,10 +320,10 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
                      "n2i": n2.copy()}
         else:  # change scores
             m1, m2, s1, ni, ri = a["m1i"], a["m2i"], a["sd1i"], a["ni"], a["ri"]
-            s2 = a.get("sd2i")
+            sd2 = a.get("sd2i")
             check_positive(s1, "sd1i", lab)
-            if s2 is not None:
-                check_positive(s2, "sd2i", lab)
+            if sd2 is not None:
+                check_positive(sd2, "sd2i", lab)
             check_positive(ni, "ni", lab)
             j = first_index(np.abs(ri) > 1)
             if j is not None:
@@ -334,12 +334,12 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
                     raise study_error(lab, j, "ni", f"the {measure} needs ni >= 3, got {ni[j]:g}")
             c = _cm(ni - 1)
             if measure == "MC":
-                assert s2 is not None
+                assert sd2 is not None
                 yi = m1 - m2
-                vi = (s1 ** 2 + s2 ** 2 - 2 * ri * s1 * s2) / ni
+                vi = (s1 ** 2 + sd2 ** 2 - 2 * ri * s1 * sd2) / ni
             elif measure == "SMCC":
-                assert s2 is not None
-                d = (m1 - m2) / np.sqrt(s1 ** 2 + s2 ** 2 - 2 * ri * s1 * s2)
+                assert sd2 is not None
+                d = (m1 - m2) / np.sqrt(s1 ** 2 + sd2 ** 2 - 2 * ri * s1 * sd2)
                 yi = c * d
                 vi = 1 / ni + yi ** 2 / (2 * ni) if vtype == "LS" else c ** 2 * (1 / ni + d ** 2 / (2 * ni))
             elif measure == "SMCR":
@@ -348,11 +348,11 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
                 vi = (2 * (1 - ri) / ni + yi ** 2 / (2 * ni) if vtype == "LS"
                       else c ** 2 * (2 * (1 - ri) / ni + d ** 2 / (2 * ni)))
             else:  # SMCRH
-                assert s2 is not None
+                assert sd2 is not None
                 yi = c * (m1 - m2) / s1
-                vi = c ** 2 * ((s1 ** 2 + s2 ** 2 - 2 * ri * s1 * s2) / (s1 ** 2 * (ni - 1)) + yi ** 2 / (2 * (ni - 1)))
+                vi = c ** 2 * ((s1 ** 2 + sd2 ** 2 - 2 * ri * s1 * sd2) / (s1 ** 2 * (ni - 1)) + yi ** 2 / (2 * (ni - 1)))
             extra = {"m1i": m1.copy(), "m2i": m2.copy(), "sd1i": s1.copy()} | \
-                ({"sd2i": s2.copy()} if s2 is not None else {}) | {"ni": ni.copy(), "ri": ri.copy()}
+                ({"sd2i": sd2.copy()} if sd2 is not None else {}) | {"ni": ni.copy(), "ri": ri.copy()}
     yi = np.where(dropped, np.nan, np.asarray(yi, float))
     vi = np.where(dropped, np.nan, np.asarray(vi, float))
     use = ~dropped
@@ -439,8 +439,8 @@ def effect_sizes_more(measure: str, given: dict[str, Any], *, data: Any, labels:
         frame = effect_sizes(measure, data=data, labels=labels, add=add, to=to, drop00=drop00,
                              ci_level=ci_level, **given)
         if vtype != "LS" and not {"yi", "estimate"} & set(given):
-            cols = {c: frame[c].to_numpy() for c in frame.columns}
-            vi = revise_vi(measure, vtype, cols, add)
+            columns = {c: frame[c].to_numpy() for c in frame.columns}
+            vi = revise_vi(measure, vtype, columns, add)
             frame["vi"] = vi
             frame["sei"] = np.sqrt(vi)
             bad = first_index(~frame["dropped"].to_numpy(bool) & ~(vi > 0))

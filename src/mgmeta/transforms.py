@@ -128,7 +128,7 @@ def transf_ipft_hm(xi: Any, ni: Any) -> np.ndarray:
     n = _arr(ni)
     if n.size == 0 or not np.all(np.isfinite(n)) or np.any(n <= 0):
         raise DataError("transf_ipft_hm needs the positive sample sizes ni of the studies", field="ni")
-    return _ipft(_arr(xi), 1 / np.mean(1 / n))
+    return _ipft(_arr(xi), float(1 / np.mean(1 / n)))
 
 
 def transf_isqrt(xi: Any) -> np.ndarray:
