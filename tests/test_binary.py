@@ -315,7 +315,8 @@ def test_html_and_frame():
     frame = res.to_frame()
     assert list(frame.columns) == ["measure", "method", "k", "k_yi", "estimate", "se", "statistic", "pvalue",
                                    "ci_lower", "ci_upper", "level", "q", "q_df", "q_pvalue", "i2", "h2", "cmh",
-                                   "cmh_pvalue", "tarone", "tarone_df", "tarone_pvalue"]
+                                   "cmh_pvalue", "tarone", "tarone_df", "tarone_pvalue", "cochran",
+                                   "cochran_pvalue", "breslow_day", "breslow_day_pvalue"]
     assert len(frame) == 1 and frame.loc[0, "estimate"] == res.estimate
     assert list(peto(a, b, c, d).to_frame().columns) == list(frame.columns)
 

@@ -43,7 +43,8 @@ MH_MEASURES = ("OR", "RR", "RD")
 MH_RD_VARIANCES = ("sgr", "gr")
 _TO = ("only0", "all", "if0all", "none")
 _MEASURE_NAMES = {"OR": "log odds ratio", "RR": "log risk ratio", "RD": "risk difference",
-                  "PETO": "log odds ratio (Peto)"}
+                  "PETO": "log odds ratio (Peto)", "IRR": "log incidence rate ratio",
+                  "IRD": "incidence rate difference"}
 _METHOD_NAMES = {"MH": "Mantel-Haenszel method", "PETO": "Peto's method"}
 
 
@@ -61,8 +62,9 @@ class BinaryPoolResult:
 
     Attributes
     ----------
-    measure : {"OR", "RR", "RD", "PETO"}
-        Effect measure ("PETO" is Peto's log odds ratio).
+    measure : {"OR", "RR", "RD", "PETO", "IRR", "IRD"}
+        Effect measure ("PETO" is Peto's log odds ratio; IRR and IRD the
+        incidence rate ratio and difference of person-time data).
     method : {"MH", "PETO"}
         Pooling method.
     k : int
@@ -85,8 +87,18 @@ class BinaryPoolResult:
     k_yi : int
         Number of studies with a study-level estimate (those in Q, I², H²).
     cmh, cmh_pvalue : float or None
-        Cochran-Mantel-Haenszel test of no association (``measure="OR"``
-        only, with the continuity correction when ``correct=True``; df = 1).
+        Cochran-Mantel-Haenszel test of no association (``measure="OR"``;
+        for ``"IRR"`` the Mantel-Haenszel test of person-time data; with the
+        continuity correction when ``correct=True``; df = 1); metafor's
+        ``MH``, ``MHp``.
+    cochran, cochran_pvalue : float or None
+        Cochran's test of no association (``measure="OR"`` only; the CMH
+        statistic with the hypergeometric variance's N - 1 replaced by N);
+        metafor's ``CO``, ``COp``.
+    breslow_day, breslow_day_pvalue : float or None
+        The Breslow-Day test for heterogeneity of odds ratios without Tarone's
+        correction (``measure="OR"`` only; df = ``tarone_df``); metafor's
+        ``BD``, ``BDp``.
     tarone, tarone_df, tarone_pvalue : float, int, float or None
         Tarone's test for heterogeneity of odds ratios (``measure="OR"``
         only). ``tarone_pvalue`` is None when ``tarone_df`` is 0 (one
@@ -134,18 +146,22 @@ class BinaryPoolResult:
     weights: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     mh_rd_variance: str | None = None
     correct: bool | None = None
+    cochran: float | None = None
+    cochran_pvalue: float | None = None
+    breslow_day: float | None = None
+    breslow_day_pvalue: float | None = None
 
     # ---- derived quantities -------------------------------------------------
     @property
     def is_ratio(self) -> bool:
         """True for ratio measures (estimate on the log scale)."""
-        return self.measure in ("OR", "RR", "PETO")
+        return self.measure in ("OR", "RR", "PETO", "IRR")
 
     def to_frame(self) -> pd.DataFrame:
         """One row with stable snake_case columns (analysis scale; None where not applicable)."""
         cols = ["measure", "method", "k", "k_yi", "estimate", "se", "statistic", "pvalue", "ci_lower",
                 "ci_upper", "level", "q", "q_df", "q_pvalue", "i2", "h2", "cmh", "cmh_pvalue", "tarone",
-                "tarone_df", "tarone_pvalue"]
+                "tarone_df", "tarone_pvalue", "cochran", "cochran_pvalue", "breslow_day", "breslow_day_pvalue"]
         return pd.DataFrame([{c: getattr(self, c) for c in cols}])
 
     # ---- presentation -------------------------------------------------------
@@ -173,6 +189,8 @@ class BinaryPoolResult:
     def _test_lines(self) -> list[str]:
         if self.cmh is None:
             return []
+        if self.tarone is None:                       # IRR: the Mantel-Haenszel test of person-time data
+            return [f"Mantel-Haenszel Test: MH = {fmt.format_number(self.cmh)}, df = 1, {_pval_eq(self.cmh_pvalue)}"]
         cmh = fmt.format_number(self.cmh)
         ta = fmt.format_number(self.tarone)
         width = max(len(cmh), len(ta))
@@ -429,7 +447,23 @@ def _cmh(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, correct: bo
 
 
 def _tarone(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, psi: float) -> tuple[float, int]:
-    """Tarone's (1985) heterogeneity statistic at the MH odds ratio ``psi``; returns (statistic, df).
+    """Tarone's statistic and its df (see :func:`_breslow_day`)."""
+    _, ta, df = _breslow_day(a, b, c, d, psi)
+    return ta, df
+
+
+def _cochran(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, correct: bool) -> float:
+    """Cochran's (1954) statistic: (|sum a - E| - 0.5 correct)^2 / sum n1 n2 m1 m2 / N^3."""
+    n1, n2, m1, m2 = a + b, c + d, a + c, b + d
+    N = n1 + n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float((abs(float(np.sum(a - n1 / N * m1))) - (0.5 if correct else 0.0)) ** 2
+                     / np.sum(n1 / N * (n2 / N) * (m1 * (m2 / N))))
+
+
+def _breslow_day(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray,
+                 psi: float) -> tuple[float, float, int]:
+    """Breslow-Day and Tarone's (1985) heterogeneity statistics at the MH odds ratio ``psi``: (BD, Tarone, df).
 
     For each table the expected count N11 of cell a under a common odds ratio
     psi, given the margins, solves (psi - 1) x^2 - A x + psi n1 m1 = 0 with
@@ -457,7 +491,7 @@ def _tarone(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, psi: flo
     dev = au - n11
     bd = max(0.0, float((dev ** 2 * inv).sum()))
     ta = max(0.0, bd - float(dev.sum()) ** 2 / float((1 / inv).sum()))
-    return ta, int(use.sum()) - 1
+    return bd, ta, int(use.sum()) - 1
 
 
 # --------------------------------------------------------------------------
@@ -531,12 +565,13 @@ def _inference(estimate: float, se: float, level: float) -> tuple[float, float, 
 # public entry points
 # --------------------------------------------------------------------------
 
-def mantel_haenszel(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
+def mantel_haenszel(ai: Any = None, bi: Any = None, ci: Any = None, di: Any = None, *,
                     n1i: Any = None, n2i: Any = None, measure: str = "OR",
                     data: pd.DataFrame | None = None, labels: Any = None, level: float = 0.95,
                     add: float | Sequence[float] = 0.5, to: str | Sequence[str] = "only0",
                     drop00: bool | Sequence[bool] = True, correct: bool = True,
-                    mh_rd_variance: str = "sgr") -> BinaryPoolResult:
+                    mh_rd_variance: str = "sgr",
+                    x1i: Any = None, t1i: Any = None, x2i: Any = None, t2i: Any = None) -> BinaryPoolResult:
     """Pool 2x2 tables with the Mantel-Haenszel method, as metafor's ``rma.mh``.
 
     Parameters
@@ -548,9 +583,11 @@ def mantel_haenszel(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
     n1i, n2i : array_like, shape (k,), or str, optional
         Group sizes, instead of ``bi`` and ``di`` (``bi = n1i - ai``). When
         both are given they must agree.
-    measure : {"OR", "RR", "RD"}
+    measure : {"OR", "RR", "RD", "IRR", "IRD"}
         Odds ratio, risk ratio (both pooled on the log scale) or risk
-        difference.
+        difference; incidence rate ratio (log scale) or difference of
+        person-time data given as ``x1i``, ``t1i``, ``x2i``, ``t2i`` (see
+        :mod:`mgmeta.binary_rates`).
     data : DataFrame, optional
         metafor's ``data=``: string arguments name its columns.
     labels : sequence of str, or str, optional
@@ -570,13 +607,17 @@ def mantel_haenszel(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
     mh_rd_variance : {"sgr", "gr"}
         Variance of the MH risk difference: Sato-Greenland-Robins ("sgr",
         metafor) or Greenland-Robins ("gr", RevMan 5).
+    x1i, t1i, x2i, t2i : array_like, shape (k,), or str, optional
+        Events and person-time of the two groups, for IRR and IRD.
 
     Returns
     -------
     BinaryPoolResult
         ``estimate`` (log OR / log RR / RD), ``se``, ``statistic`` (z),
         ``pvalue``, ``ci_lower``, ``ci_upper``, ``q``, ``q_pvalue``, ``i2``
-        (percent), ``h2``; for OR also ``cmh`` and ``tarone`` with p-values.
+        (percent), ``h2``; for OR also ``cmh``, ``tarone``, ``breslow_day``
+        and ``cochran`` with p-values; for IRR the Mantel-Haenszel test in
+        ``cmh``.
 
     Raises
     ------
@@ -637,14 +678,24 @@ def mantel_haenszel(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
     >>> round(res.estimate, 4), round(res.se, 4), round(res.cmh, 4)
     (-1.072, 0.3994, 6.7502)
     """
-    measure = check_choice(measure, MH_MEASURES, "measure")
+    measure = check_choice(measure, MH_MEASURES + ("IRR", "IRD"), "measure")
+    if measure in ("IRR", "IRD"):
+        if any(v is not None for v in (ai, bi, ci, di, n1i, n2i)):
+            raise DataError(f"measure {measure!r} takes person-time data x1i, t1i, x2i, t2i, not 2x2 tables",
+                            field="ai")
+        from mgmeta.binary_rates import mantel_haenszel_rates
+        return mantel_haenszel_rates(measure, x1i, t1i, x2i, t2i, data=data, labels=labels, level=level, add=add,
+                                     to=to, drop00=drop00, correct=correct)
+    if any(v is not None for v in (x1i, t1i, x2i, t2i)):
+        raise DataError(f"x1i, t1i, x2i, t2i are person-time data for measure 'IRR' or 'IRD', not {measure!r}",
+                        field="x1i")
     mh_rd_variance = check_choice(mh_rd_variance, MH_RD_VARIANCES, "mh_rd_variance")
     correct = _check_bool(correct, "correct")
     pr = _prepare(measure, ai, bi, ci, di, n1i, n2i, data, labels, level, add, to, drop00)
     a, b, c, d, lab = pr.a, pr.b, pr.c, pr.d, pr.labels
     k_all = pr.keep.size
 
-    cmh = cmh_p = tarone = tarone_p = None
+    cmh = cmh_p = tarone = tarone_p = co = co_p = bd = bd_p = None
     tarone_df: int | None = None
     if measure in ("OR", "RR"):
         R, S, est, se = (float(x) for x in (_mh_or if measure == "OR" else _mh_rr)(a, b, c, d))
@@ -673,8 +724,11 @@ def mantel_haenszel(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
     if measure == "OR":
         cmh = float(_cmh(a, b, c, d, correct))
         cmh_p = float(stats.chi2.sf(cmh, 1))
-        tarone, tarone_df = _tarone(a, b, c, d, float(np.exp(est)))
+        bd, tarone, tarone_df = _breslow_day(a, b, c, d, float(np.exp(est)))
         tarone_p = float(stats.chi2.sf(tarone, tarone_df)) if tarone_df >= 1 else None
+        bd_p = float(stats.chi2.sf(bd, tarone_df)) if tarone_df >= 1 else None
+        co = _cochran(a, b, c, d, correct)
+        co_p = float(stats.chi2.sf(co, 1))
 
     # heterogeneity of the study-level estimates around the MH estimate
     yi, vi = pr.yi, pr.vi
@@ -704,6 +758,7 @@ def mantel_haenszel(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
         yi=_frozen(yi), vi=_frozen(vi), weights=_frozen(weights),
         mh_rd_variance=mh_rd_variance if measure == "RD" else None,
         correct=correct if measure == "OR" else None,
+        cochran=co, cochran_pvalue=co_p, breslow_day=bd, breslow_day_pvalue=bd_p,
     )
 
 

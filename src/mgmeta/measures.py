@@ -170,11 +170,13 @@ def _warn_corrected(which: np.ndarray, zero: np.ndarray, add: float, to: str, la
 
 
 def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop00: bool, vtype: str,
-            lab: list[str] | None) -> dict[str, np.ndarray]:
+            lab: list[str] | None, strict: bool = True) -> dict[str, np.ndarray]:
     """yi, vi and the frame columns of one of :data:`MEASURES` (inputs already read as float arrays).
 
     Raises :class:`~mgmeta.errors.DataError` naming the study for impossible
-    inputs and for undefined or infinite effects (metafor would return NA).
+    inputs and for undefined or infinite effects (metafor would return NA);
+    with ``strict=False`` those effects are NaN instead (for the study-level
+    estimates of the Mantel-Haenszel heterogeneity test).
     """
     if measure in PROPORTION_MEASURES and "mi" in a:      # metafor's xi + mi (non-events) form
         if "ni" in a:
@@ -356,7 +358,10 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
     yi = np.where(dropped, np.nan, np.asarray(yi, float))
     vi = np.where(dropped, np.nan, np.asarray(vi, float))
     use = ~dropped
-    j = first_index(use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0)))
+    bad = use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
+    if not strict:
+        yi, vi = np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
+    j = first_index(bad) if strict else None
     if j is not None:
         given = ", ".join(f"{n}={v[j]:g}" for n, v in extra.items())
         hint = ""
