@@ -697,6 +697,9 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
     (-1.422, 0.0)
     """
     if profile is not None and profile != "metafor":
+        if weights is not None or weighted is not True:
+            raise DataError("software profiles use their own weights; weights= and weighted=False are for "
+                            "metafor's conventions only", field="weights")
         from mgmeta.profiles import apply_profile
         return apply_profile(profile, yi, vi, method=method, test=test, level=level, labels=labels,
                              sei=sei, measure=measure, tau2=tau2)
