@@ -568,9 +568,10 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
         effect-size frame). Numeric columns enter as they are; categorical
         columns (pandas categorical, strings, bool) are expanded to indicators
         ``name[level]``, the first level being the reference.
-    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "HS", "EB"}
-        tau² estimator of the residual heterogeneity; "EE" (alias "FE") fits
-        the fixed-effects model with moderators.
+    method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "HS", "EB", "HSk", "PMM", "SJIT", "DLIT", "CE", "MP"}
+        tau² estimator of the residual heterogeneity; "EE" (alias "FE", and
+        metafor's "CE") fits the fixed-effects model with moderators; "MP" is
+        "PM" (see :func:`mgmeta.estimators.estimate_tau2`).
     test : {"z", "knha"}
         Wald z and chi² tests, or Hartung-Knapp t tests (k - p df) and an F
         test for the moderators.
