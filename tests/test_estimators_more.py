@@ -128,3 +128,33 @@ def test_weighted_fits_refuse_follow_ups_that_assume_inverse_variance_weights():
 def test_t_tests_print_t_and_df():
     res = mgmeta.meta_analysis([0.1, 0.5, -0.2, 0.3], [0.05, 0.1, 0.08, 0.2], test="t")
     assert res.df == 3 and "tval" in str(res)
+
+
+NEW = ["HSk", "PMM", "SJIT", "DLIT"]
+
+
+@pytest.mark.parametrize("method", NEW + ["GENQ"])
+def test_permuting_studies_changes_nothing(method):
+    case = {c["id"]: c for c in RMA}["molloy_REML_z"]
+    y, v = _arr(case["yi"]), _arr(case["vi"])
+    w = 1 / np.sqrt(v)
+    perm = np.random.default_rng(1).permutation(len(y))
+    kw = {"weights": w} if method == "GENQ" else {}
+    kp = {"weights": w[perm]} if method == "GENQ" else {}
+    a = mgmeta.meta_analysis(y, v, method=method, **kw)
+    b = mgmeta.meta_analysis(y[perm], v[perm], method=method, **kp)
+    assert b.tau2 == pytest.approx(a.tau2, rel=1e-9, abs=1e-12)
+    assert b.estimate == pytest.approx(a.estimate, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", NEW)
+def test_batched_leave_one_out_equals_single_fits(method):
+    case = {c["id"]: c for c in RMA}["molloy_REML_z"]
+    y, v = _arr(case["yi"]), _arr(case["vi"])
+    res = mgmeta.meta_analysis(y, v, method=method, test="t")
+    loo = res.leave_one_out()
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        one = mgmeta.meta_analysis(y[keep], v[keep], method=method, test="t")
+        assert loo["tau2"].iloc[i] == pytest.approx(one.tau2, rel=1e-10, abs=1e-14)
+        assert loo["ci_upper"].iloc[i] == pytest.approx(one.ci_upper, rel=1e-10)

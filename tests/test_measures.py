@@ -145,3 +145,16 @@ def test_transf_matches_metafor(case):
         close(got, case["value"], rtol=1e-6)
         return
     close(got, case["value"])
+
+
+def test_swapping_events_and_groups_flips_the_sign():
+    xi, ni = np.array([0, 3, 12, 20]), np.array([15, 40, 12, 50])
+    a = mgmeta.effect_sizes("PLO", xi=xi, ni=ni, to="all")
+    b = mgmeta.effect_sizes("PLO", xi=ni - xi, ni=ni, to="all")
+    np.testing.assert_allclose(a["yi"], -b["yi"], rtol=1e-12)
+    np.testing.assert_allclose(a["vi"], b["vi"], rtol=1e-12)
+    kw = dict(x1i=[3, 5, 9], t1i=[100, 200, 150], x2i=[6, 2, 9], t2i=[120, 180, 160])
+    swapped = dict(x1i=kw["x2i"], t1i=kw["t2i"], x2i=kw["x1i"], t2i=kw["t1i"])
+    for measure in ("IRR", "IRD", "IRSD"):
+        np.testing.assert_allclose(mgmeta.effect_sizes(measure, **kw)["yi"],
+                                   -mgmeta.effect_sizes(measure, **swapped)["yi"], rtol=1e-12)
