@@ -57,7 +57,7 @@ ALL_TESTS = TESTS + ("t", "adhoc")
 Hartung-Knapp with the scale factor truncated below at 1 (metafor's ``test="adhoc"``)."""
 T_TESTS = ("knha", "adhoc", "t")
 """The tests that use the t distribution."""
-RATIO_MEASURES = ("OR", "RR", "PETO", "ROM")
+RATIO_MEASURES = ("OR", "RR", "PETO", "ROM", "IRR")
 _METHOD_NAMES = {
     "EE": "Equal-Effects Model", "FE": "Fixed-Effects Model",
 }
