@@ -224,8 +224,8 @@ def reproduction_table(*, path: str | os.PathLike[str] | None = None,
     >>> from mgmeta.review.mi import reproduction_table
     >>> tab = reproduction_table().set_index("result_id")
     >>> row = tab.loc["li2007.death.random"]
-    >>> round(row["recomputed_estimate"], 2), row["status"]
-    (0.66, 'reproduced')
+    >>> f"{row['recomputed_estimate']:.2f}", row["status"]
+    ('0.66', 'reproduced')
     """
     folder = mi_path(path)
     published = mgdata.load_published(folder)
