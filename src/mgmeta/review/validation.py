@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,14 +25,14 @@ from mgmeta.review.outcomes import DIFFERS, REPRODUCED
 __all__ = ["validation_table"]
 
 # Normand (1999) example 1: prophylactic lidocaine (Hine et al. 1989), deaths / patients
-_HINE = {"ai": [2, 4, 6, 7, 7, 11], "n1i": [39, 44, 107, 103, 110, 154], "ci": [1, 4, 4, 5, 3, 4],
+_HINE: dict[str, Any] = {"ai": [2, 4, 6, 7, 7, 11], "n1i": [39, 44, 107, 103, 110, 154], "ci": [1, 4, 4, 5, 3, 4],
          "n2i": [43, 44, 110, 100, 106, 146]}
 # Normand (1999) example 2: length of stay (days), specialist vs routine stroke care
-_STROKE = {"m1i": [55, 27, 64, 66, 14, 19, 52, 21, 30], "sd1i": [47, 7, 17, 20, 8, 7, 45, 16, 27],
+_STROKE: dict[str, Any] = {"m1i": [55, 27, 64, 66, 14, 19, 52, 21, 30], "sd1i": [47, 7, 17, 20, 8, 7, 45, 16, 27],
            "n1i": [155, 31, 75, 18, 8, 57, 34, 110, 60], "m2i": [75, 29, 119, 137, 18, 18, 41, 31, 23],
            "sd2i": [64, 4, 29, 48, 11, 4, 34, 27, 20], "n2i": [156, 32, 71, 18, 13, 52, 33, 183, 52]}
 # BCG vaccine trials (van Houwelingen et al. 2002, Table I), and absolute latitude
-_BCG = {"ai": [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27],
+_BCG: dict[str, Any] = {"ai": [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27],
         "bi": [119, 300, 228, 13536, 5036, 1361, 2537, 87886, 7470, 1699, 50448, 2493, 16886],
         "ci": [11, 29, 11, 248, 47, 372, 10, 499, 45, 65, 141, 3, 29],
         "di": [128, 274, 209, 12619, 5761, 1079, 619, 87892, 7232, 1600, 27197, 2338, 17825]}
@@ -44,7 +45,7 @@ _V2 = ([0.100, -0.162, -0.090, -0.049, -0.046, -0.010, -0.431, -0.261, 0.134, 0.
        [0.016, 0.015, 0.050, 0.050, 0.032, 0.052, 0.036, 0.024, 0.034, 0.033, 0.031, 0.034, 0.039, 0.167,
         0.134, 0.096, 0.016, 0.035])
 # DerSimonian & Kacker (2007): CLASP, aspirin vs control, events / patients
-_CLASP = {"ai": [5, 5, 12, 69, 9, 313], "n1i": [156, 303, 565, 1570, 103, 4659], "ci": [8, 17, 9, 94, 11, 352],
+_CLASP: dict[str, Any] = {"ai": [5, 5, 12, 69, 9, 313], "n1i": [156, 303, 565, 1570, 103, 4659], "ci": [8, 17, 9, 94, 11, 352],
           "n2i": [74, 303, 477, 1565, 105, 4650]}
 _DK = {"PM": ("0.3681", "-0.3811", "0.2060"), "HE": ("0.4410", "-0.4035", "0.2327"),
        "DL": ("0.2323", "-0.3240", "0.1540"), "EB": ("0.3681", "-0.3811", "0.2060"),
@@ -90,14 +91,17 @@ def _cases() -> list[tuple[str, str, str, str, Callable[[], float], str]]:
         cases += [(nor, loc, f"{m} pooled RD", "2.94", q("lido", m, "estimate"), ""),
                   (nor, loc, f"{m} CI lower", "0.4", q("lido", m, "ci_lower"), ""),
                   (nor, loc, f"{m} CI upper", "5.5", q("lido", m, "ci_upper"), "")]
-    for m, vals in (("EE", ("-3.49", "-5.03", "-1.96", None)), ("DL", ("-14.10", "-24.45", "-3.75", "218.72")),
-                    ("REML", ("-15.12", "-32.67", "2.43", "685.20"))):
+    stroke_printed: tuple[tuple[str, tuple[str, str, str, str | None]], ...] = (
+        ("EE", ("-3.49", "-5.03", "-1.96", None)), ("DL", ("-14.10", "-24.45", "-3.75", "218.72")),
+        ("REML", ("-15.12", "-32.67", "2.43", "685.20")))
+    for m, vals in stroke_printed:
         loc = "p. 352, Table IX (length of stay, mean difference in days)"
         cases += [(nor, loc, f"{m} pooled MD", vals[0], q("stroke", m, "estimate"), ""),
                   (nor, loc, f"{m} CI lower", vals[1], q("stroke", m, "ci_lower"), ""),
                   (nor, loc, f"{m} CI upper", vals[2], q("stroke", m, "ci_upper"), "")]
-        if vals[3]:
-            cases.append((nor, loc, f"{m} tau²", vals[3], q("stroke", m, "tau2"), ""))
+        tau2 = vals[3]
+        if tau2 is not None:
+            cases.append((nor, loc, f"{m} tau²", tau2, q("stroke", m, "tau2"), ""))
     cases += [(vh, "p. 596 (text), fixed-effect OR", "EE odds ratio", ".6465", q("bcg", "EE", "estimate", True), ""),
               (vh, "p. 596 (text), fixed-effect OR", "EE CI lower", ".5951", q("bcg", "EE", "ci_lower", True), ""),
               (vh, "p. 596 (text), fixed-effect OR", "EE CI upper", ".703", q("bcg", "EE", "ci_upper", True),
@@ -120,14 +124,18 @@ def _cases() -> list[tuple[str, str, str, str, Callable[[], float], str]]:
     loc = "pp. 608-609 (text), ML meta-regression on latitude"
     cases += [(vh, loc, "intercept", "0.3710", coef(0, "coef"), ""), (vh, loc, "slope", "-0.0327", coef(1, "coef"), ""),
               (vh, loc, "residual tau²", "0.0040", coef(0, "tau2"), "")]
-    for name, page, vals in (("v1", "p. 271, example 1", ["0.228", "0.148", "0.277", "0.197", "0.223", "0.192", "0.199"]),
+    for name, page, printed in (("v1", "p. 271, example 1", ["0.228", "0.148", "0.277", "0.197", "0.223", "0.192", "0.199"]),
                              ("v2", "p. 272, example 2", ["0.010", "0.000", "0.013", "0.013", "0.016", "0.010", "0.025"])):
-        for m, v in zip(("HS", "HE", "DL", "ML", "REML", "EB", "SJ"), vals):
+        for m, v in zip(("HS", "HE", "DL", "ML", "REML", "EB", "SJ"), printed):
             cases.append(("Viechtbauer 2005", page, f"{m} tau²", v, q(name, m, "tau2"), ""))
-    for m, (tau, mu, se) in _DK.items():
+    def tau(method: str) -> Callable[[], float]:
+        def go() -> float:
+            return math.sqrt(float(getattr(fit("clasp", method), "tau2")))
+        return go
+
+    for m, (t, mu, se) in _DK.items():
         loc = "pp. 111-112, Tables 3 and 4 (CLASP, log OR)"
-        cases += [("DerSimonian & Kacker 2007", loc, f"{m} tau", tau,
-                   (lambda m=m: math.sqrt(float(getattr(fit("clasp", m), "tau2")))), ""),
+        cases += [("DerSimonian & Kacker 2007", loc, f"{m} tau", t, tau(m), ""),
                   ("DerSimonian & Kacker 2007", loc, f"{m} mu", mu, q("clasp", m, "estimate"), ""),
                   ("DerSimonian & Kacker 2007", loc, f"{m} se of mu", se, q("clasp", m, "se"), "")]
     return cases
