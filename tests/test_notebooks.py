@@ -15,7 +15,7 @@ IDS = [p.stem for p in SOURCES]
 
 #: the analyses the issue asks for, in report order
 EXPECTED = ["01_data_overview", "02_iv_magnesium", "03_oral_magnesium", "04_sensitivity",
-            "05_small_study_effects", "06_reproduction", "07_summary_of_findings"]
+            "05_small_study_effects", "06_reproduction", "07_summary_of_findings", "08_myocardial_infarction"]
 #: what a notebook may import: mgmeta for every number, pandas/matplotlib/IPython to show them
 ALLOWED_IMPORTS = ("mgmeta", "pandas", "matplotlib", "IPython")
 

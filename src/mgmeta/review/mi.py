@@ -40,7 +40,7 @@ from mgmeta.review import data as mgdata
 from mgmeta.review.outcomes import DIFFERS, NOT_RECOMPUTABLE, REPRODUCED, within_rounding
 
 __all__ = ["MI_DATA", "mi_path", "trial_data", "reproduction_table", "first_significant", "weight_shares",
-           "REPRO_COLUMNS"]
+           "cumulative_peto", "key_numbers", "REPRO_COLUMNS"]
 
 #: Default folder of the myocardial-infarction data package.
 MI_DATA = Path(__file__).resolve().parents[3] / "data" / "mi"
@@ -338,4 +338,63 @@ def _check_claim(claim: str, es: pd.DataFrame, prof: str, frame: pd.DataFrame,
         out.update(status=REPRODUCED, reason=text + "; the odds ratio itself was not seen in the paper")
     else:
         out.update(status=DIFFERS, reason=text)
+    return out
+
+
+def cumulative_peto(frame: pd.DataFrame) -> tuple[MetaAnalysisResult, pd.DataFrame]:
+    """Peto fit of ``frame`` and its cumulative analysis in row order, with odds ratios added.
+
+    Returns
+    -------
+    (MetaAnalysisResult, DataFrame)
+        The fixed-effect fit of the Peto log odds ratios (identical to
+        :func:`mgmeta.peto`) and :meth:`~mgmeta.MetaAnalysisResult.cumulative`
+        with ``odds_ratio``, ``or_lower``, ``or_upper``, ``year`` and
+        ``patients`` (participants so far).
+    """
+    es = _effects(frame, "PETO")
+    fit = meta_analysis(es, method="EE")
+    cum = fit.cumulative().copy()
+    cum["odds_ratio"] = np.exp(cum["estimate"].to_numpy())
+    cum["or_lower"] = np.exp(cum["ci_lower"].to_numpy())
+    cum["or_upper"] = np.exp(cum["ci_upper"].to_numpy())
+    cum["year"] = frame["year"].to_numpy()
+    cum["patients"] = np.cumsum(frame["participants"].to_numpy())
+    return fit, cum
+
+
+def key_numbers(*, alpha: float = 0.001, small: int = 1000, path: str | os.PathLike[str] | None = None
+                ) -> dict[str, Any]:
+    """The numbers the report's conclusions quote, computed from ``data/mi`` (odds ratios on the natural scale).
+
+    Keys: ``teo`` (Peto OR, CI, p of Teo's seven trials), ``k_sig`` and ``patients_sig`` (where the
+    cumulative analysis first reaches p < ``alpha``), ``pre_isis`` (all trials of Table 18.2 before
+    ISIS-4), ``isis4`` (ISIS-4 alone), ``all`` (with ISIS-4), ``li_fixed``/``li_random`` (Li 2007's
+    trials, RevMan 5), ``shares`` (:func:`weight_shares`), ``egger`` (Egger's regression test, ``lm``,
+    on Li 2007's trials), ``small_sizes`` (sizes of the trials below ``small`` patients).
+    """
+    folder = mi_path(path)
+    eg = trial_data("short_term", path=folder)
+    li = trial_data("early_35d", path=folder)
+    _, cum = cumulative_peto(eg)
+    k_sig = first_significant(cum, alpha)
+
+    def peto_of(frame: pd.DataFrame) -> dict[str, float]:
+        res = meta_analysis(_effects(frame, "PETO"), method="EE")
+        return {"or": math.exp(res.estimate), "lower": math.exp(res.ci_lower), "upper": math.exp(res.ci_upper),
+                "p": float(res.pvalue), "k": int(res.k), "patients": int(frame["participants"].sum())}
+
+    is_isis = eg["trial_id"] == "isis4_1995"
+    es_li = _effects(li)
+    out: dict[str, Any] = {
+        "teo": peto_of(eg.head(7)), "k_sig": k_sig,
+        "patients_sig": int(eg["participants"].iloc[:k_sig].sum()) if k_sig else None,
+        "pre_isis": peto_of(eg[~is_isis]), "isis4": peto_of(eg[is_isis]), "all": peto_of(eg),
+        "shares": weight_shares(li, small=small), "small_sizes": li.loc[li["participants"] < small, "participants"]}
+    for name, method in (("li_fixed", "EE"), ("li_random", "DL")):
+        res = meta_analysis(es_li, method=method, profile="revman5")
+        out[name] = {"or": math.exp(res.estimate), "lower": math.exp(res.ci_lower), "upper": math.exp(res.ci_upper),
+                     "tau2": float(res.tau2) if res.random else 0.0, "i2": float(res.i2), "k": int(res.k)}
+    from mgmeta.analyses.bias import egger_test
+    out["egger"] = egger_test(meta_analysis(es_li, method="DL"), model="lm")
     return out
