@@ -42,7 +42,7 @@ import mgmeta
 from mgmeta import plots, report
 from mgmeta.analyses.bias import egger_test
 from mgmeta.review import data as mgdata
-from mgmeta.review.mi import cumulative_peto, key_numbers, reproduction_table, trial_data
+from mgmeta.review.mi import cumulative_peto, effects, key_numbers, reproduction_table, trial_data
 from mgmeta.review.validation import validation_table
 
 pd.set_option("display.max_colwidth", 160)
@@ -52,7 +52,7 @@ counts = table["status"].value_counts()
 display(Markdown(
     f"**{counts.get('reproduced', 0)} of {len(table)}** published results reproduced to the printed digits, "
     f"{counts.get('differs', 0)} differ, {counts.get('cannot be recomputed', 0)} cannot be recomputed "
-    "(their trials' subgroups or secondary-outcome counts are not public)."))
+    "(the table says why for each: mostly per-trial subgroups or secondary-outcome counts that are not public)."))
 
 # %% [markdown]
 # ## The reproduction table
@@ -113,8 +113,7 @@ display(Markdown(
 
 # %%
 li_trials = trial_data("early_35d")
-li_es = mgmeta.effect_sizes("OR", ai=li_trials["ai"], n1i=li_trials["n1i"], ci=li_trials["ci"],
-                            n2i=li_trials["n2i"], labels=li_trials["study"])
+li_es = effects(li_trials, "OR")
 li_fit = mgmeta.meta_analysis(li_es, method="DL")
 egger = key["egger"]
 if li_fit.k >= MIN_K:
@@ -129,14 +128,20 @@ if li_fit.k >= MIN_K:
 # %% [markdown]
 # ## Fixed against random effects: why they disagree
 #
-# With the same 22 trials, the fixed-effect odds ratio is close to 1 and the random-effects one shows a
-# third lower odds of death. Under random effects every trial's weight is 1/(v + tau²): once tau² is
-# large compared with the small variance of ISIS-4 and MAGIC, the weights flatten and the many small
-# trials, whose results are the most favourable, get a much larger share. The disagreement is a
-# small-study effect, not two estimates of one quantity.
+# Under fixed effects a trial's weight is 1/v, so ISIS-4 and MAGIC dominate. Under random effects it
+# is 1/(v + tau²): once tau² is large compared with the small variances of the large trials, the
+# weights flatten and the many small trials, whose results are the most favourable, get a much larger
+# share. The disagreement is a small-study effect, not two estimates of one quantity.
 
 # %%
 shares = key["shares"]
+display(Markdown(
+    f"Same {key['li_fixed']['k']} trials: fixed-effect OR {key['li_fixed']['or']:.2f} "
+    f"({key['li_fixed']['lower']:.2f} to {key['li_fixed']['upper']:.2f}), random-effects OR "
+    f"{key['li_random']['or']:.2f} ({key['li_random']['lower']:.2f} to {key['li_random']['upper']:.2f}), "
+    f"tau² = {key['li_random']['tau2']:.3f}, I² = {key['li_random']['i2']:.0f}%. "
+    f"{shares['largest_trial'].iloc[0]} carries {shares['largest_share'].iloc[0]:.0f}% of the weight under "
+    f"fixed effects and {shares['largest_share'].iloc[1]:.0f}% under random effects."))
 report.save_table(shares, "weight_shares", TABLE_DIR)
 shares.rename(columns={"model": "Model", "estimate": "OR", "ci_lower": "from", "ci_upper": "to",
                        "tau2": "tau²", "small_trials": f"Trials < {SMALL_TRIAL} patients",
@@ -165,7 +170,7 @@ sizes = migraine.loc[migraine["include_default"].fillna(False).astype(bool), "n_
 fixed, random_ = key["li_fixed"], key["li_random"]
 small_sizes = key["small_sizes"]
 display(Markdown(
-    f"- **Small trials were wrong here, all in one direction.** Teo's {key['teo']['k']} trials "
+    f"- **The small trials agreed with each other, and were wrong.** Teo's {key['teo']['k']} trials "
     f"({key['teo']['patients']:,} patients) gave OR {key['teo']['or']:.2f} ({key['teo']['lower']:.2f} to "
     f"{key['teo']['upper']:.2f}); {pre['k']} trials before ISIS-4 still gave {pre['or']:.2f}. ISIS-4's "
     f"{isis['patients']:,} patients gave {isis['or']:.2f}.\n"
@@ -178,8 +183,8 @@ display(Markdown(
     f"and {shares['small_share'].iloc[1]:.0f}% under random effects.\n"
     f"- **The funnel showed it.** Egger's test on the {egger.k} trials: p = {egger.pvalue:.1g}.\n"
     f"- **For migraine.** The randomized magnesium-for-migraine trials have {int(sizes.min())} to "
-    f"{int(sizes.max())} patients each (median {int(sizes.median())}), smaller than "
-    f"{(small_sizes > sizes.max()).sum()} of the {len(small_sizes)} small myocardial-infarction trials, and "
-    "there is no large trial to test them against. Their pooled results, especially random-effects ones, "
+    f"{int(sizes.max())} patients each (median {int(sizes.median())}); the small myocardial-infarction "
+    f"trials that pointed the wrong way had {int(small_sizes.min())} to {int(small_sizes.max())} (median "
+    f"{int(small_sizes.median())}), and the migraine trials have no ISIS-4 to be tested against. Their pooled results, especially random-effects ones, "
     "should be read as hypotheses: the myocardial-infarction trials show how far a consistent, significant "
     "benefit in small trials can be from the truth."))

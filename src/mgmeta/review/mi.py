@@ -40,7 +40,7 @@ from mgmeta.review import data as mgdata
 from mgmeta.review.outcomes import DIFFERS, NOT_RECOMPUTABLE, REPRODUCED, within_rounding
 
 __all__ = ["MI_DATA", "mi_path", "trial_data", "reproduction_table", "first_significant", "weight_shares",
-           "cumulative_peto", "key_numbers", "REPRO_COLUMNS"]
+           "cumulative_peto", "key_numbers", "effects", "REPRO_COLUMNS"]
 
 #: Default folder of the myocardial-infarction data package.
 MI_DATA = Path(__file__).resolve().parents[3] / "data" / "mi"
@@ -152,7 +152,7 @@ def weight_shares(frame: pd.DataFrame, *, small: int = 1000, profile: str = "rev
         ``small_share`` (percent of the total weight), and ``largest_trial`` with
         its ``largest_share`` (percent).
     """
-    es = _effects(frame)
+    es = effects(frame)
     small_mask = (frame["n1i"] + frame["n2i"]).to_numpy() < small
     big = int(np.argmax((frame["n1i"] + frame["n2i"]).to_numpy()))
     rows = []
@@ -167,9 +167,13 @@ def weight_shares(frame: pd.DataFrame, *, small: int = 1000, profile: str = "rev
     return pd.DataFrame(rows)
 
 
-def _effects(frame: pd.DataFrame, measure: str = "OR") -> pd.DataFrame:
-    # Peto's O-E/V needs no correction for zero cells (as rma.peto); for odds ratios 0.5 is added to the
-    # tables with a zero cell (Urek 1996, Santoro 2000), as RevMan and metafor do
+def effects(frame: pd.DataFrame, measure: str = "OR") -> pd.DataFrame:
+    """Effect sizes (:func:`mgmeta.effect_sizes`) of MI trial rows, magnesium vs control, labelled by study.
+
+    ``measure="PETO"`` uses no continuity correction (Peto's O-E/V needs none, as ``rma.peto``); for
+    odds ratios 0.5 is added to the tables with a zero cell (Urek 1996, Santoro 2000), as RevMan and
+    metafor do, without the warning.
+    """
     kw: dict[str, Any] = {"to": "none"} if measure == "PETO" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MgmetaWarning)
@@ -266,7 +270,7 @@ def reproduction_table(*, path: str | os.PathLike[str] | None = None,
         if not model and pub.measure == "unknown":
             row["method"] = "fixed, Peto (as in Teo 1991; the paper's own not seen)"
         measure, prof, words = _method(row["method"], "OR")
-        es = _effects(frame, measure)
+        es = effects(frame, measure)
         fixed = measure == "PETO" or published_model(row["method"])[0] == "fixed"
         res = meta_analysis(es, method="EE" if fixed else "DL", profile=prof)
         row.update(recomputed_estimate=math.exp(res.estimate), recomputed_ci_lower=math.exp(res.ci_lower),
@@ -352,7 +356,7 @@ def cumulative_peto(frame: pd.DataFrame) -> tuple[MetaAnalysisResult, pd.DataFra
         with ``odds_ratio``, ``or_lower``, ``or_upper``, ``year`` and
         ``patients`` (participants so far).
     """
-    es = _effects(frame, "PETO")
+    es = effects(frame, "PETO")
     fit = meta_analysis(es, method="EE")
     cum = fit.cumulative().copy()
     cum["odds_ratio"] = np.exp(cum["estimate"].to_numpy())
@@ -380,12 +384,12 @@ def key_numbers(*, alpha: float = 0.001, small: int = 1000, path: str | os.PathL
     k_sig = first_significant(cum, alpha)
 
     def peto_of(frame: pd.DataFrame) -> dict[str, float]:
-        res = meta_analysis(_effects(frame, "PETO"), method="EE")
+        res = meta_analysis(effects(frame, "PETO"), method="EE")
         return {"or": math.exp(res.estimate), "lower": math.exp(res.ci_lower), "upper": math.exp(res.ci_upper),
                 "p": float(res.pvalue), "k": int(res.k), "patients": int(frame["participants"].sum())}
 
     is_isis = eg["trial_id"] == "isis4_1995"
-    es_li = _effects(li)
+    es_li = effects(li)
     out: dict[str, Any] = {
         "teo": peto_of(eg.head(7)), "k_sig": k_sig,
         "patients_sig": int(eg["participants"].iloc[:k_sig].sum()) if k_sig else None,
