@@ -42,7 +42,8 @@ import mgmeta
 from mgmeta import plots, report
 from mgmeta.analyses.bias import egger_test
 from mgmeta.review import data as mgdata
-from mgmeta.review.mi import cumulative_peto, effects, key_numbers, reproduction_table, trial_data
+from mgmeta.review.mi import (cumulative_peto, effects, key_numbers, reproduction_table, source_table,
+                              trial_data)
 from mgmeta.review.validation import validation_table
 
 pd.set_option("display.max_colwidth", 160)
@@ -73,10 +74,15 @@ shown = table[["review", "outcome", "comparison", "method", "published_estimate"
 shown.style.format(precision=2, na_rep="—").hide(axis="index")
 
 # %% [markdown]
-# Every recomputed number's trials and sources:
+# Every trial of both extractions, its numbers, and where they come from (`primary`: how many of the
+# four numbers cite the trial's own report rather than metadat):
 
 # %%
-table[["result_id", "trials", "sources"]].style.hide(axis="index")
+sources = source_table()
+report.save_table(sources, "trial_sources", TABLE_DIR)
+sources.rename(columns={"extraction": "Extraction", "study": "Trial", "year": "Year", "deaths_mg": "Deaths, Mg",
+                        "n_mg": "n, Mg", "deaths_control": "Deaths, control", "n_control": "n, control",
+                        "primary": "From the trial's report", "sources": "Sources"}).style.hide(axis="index")
 
 # %% [markdown]
 # ## Cumulative meta-analysis by year: the small-trial signal, then ISIS-4
