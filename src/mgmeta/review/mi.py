@@ -37,7 +37,7 @@ from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.models import MetaAnalysisResult, meta_analysis
 from mgmeta.reproduce import published_model, reproduce
 from mgmeta.review import data as mgdata
-from mgmeta.review.outcomes import DIFFERS, NOT_RECOMPUTABLE, REPRODUCED, within_rounding
+from mgmeta.review.reproduction import DIFFERS, NOT_RECOMPUTABLE, REPRODUCED, within_rounding
 
 __all__ = ["MI_DATA", "mi_path", "trial_data", "reproduction_table", "first_significant", "weight_shares",
            "cumulative_peto", "key_numbers", "effects", "source_table", "REPRO_COLUMNS"]

@@ -20,7 +20,7 @@ import pandas as pd
 from mgmeta.analyses.regression import meta_regression
 from mgmeta.effects import effect_sizes
 from mgmeta.models import meta_analysis
-from mgmeta.review.outcomes import DIFFERS, REPRODUCED
+from mgmeta.review.reproduction import DIFFERS, REPRODUCED
 
 __all__ = ["validation_table"]
 
