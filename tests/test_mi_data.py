@@ -62,3 +62,15 @@ def test_weight_shares_small_trials_gain_weight_under_random_effects():
     assert tab.loc["random", "small_share"] > 5 * tab.loc["fixed", "small_share"]
     assert tab.loc["fixed", "largest_trial"] == "ISIS-4 1995"
     assert tab.loc["fixed", "largest_share"] > 70 > 20 > tab.loc["random", "largest_share"]
+
+
+def test_egger_test_agrees_with_metafor_regtest():
+    import mgmeta
+    from mgmeta.analyses.bias import egger_test
+    from mgmeta.review.mi import effects
+
+    ref = load_reference("mi_crosscheck.json")["regtest"]["li2007_dl"]
+    # regtest(rma(measure='OR', ai, n1i, ci, n2i, data=dat.li2007, method='DL'))
+    res = egger_test(mgmeta.meta_analysis(effects(trial_data("early_35d")), method="DL"))
+    assert res.statistic == pytest.approx(ref["zval"], rel=1e-6)
+    assert res.pvalue == pytest.approx(ref["pvalue"], rel=1e-6)
