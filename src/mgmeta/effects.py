@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
 from mgmeta._validation import (
     as_vector,
     check_choice,
@@ -20,7 +21,6 @@ from mgmeta._validation import (
     check_not_above,
     check_positive,
     first_index,
-    resolve_column,
     resolve_labels,
     study_error,
 )
@@ -110,7 +110,7 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
                  yi: Any = None, vi: Any = None, sei: Any = None,
                  estimate: Any = None, ci_lower: Any = None, ci_upper: Any = None, ci_level: float = 0.95,
                  add: float = 0.5, to: str = "only0", drop00: bool = False,
-                 labels: Any = None) -> pd.DataFrame:
+                 labels: Any = None, na_action: str = "fail") -> pd.DataFrame:
     """Compute effect sizes and sampling variances, as metafor's ``escalc``.
 
     Parameters
@@ -122,7 +122,9 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         given directly. Ratio measures are on the log scale.
     data : DataFrame, optional
         When given, a string argument names a column of ``data`` (metafor's
-        ``data=``).
+        ``data=``), a pandas Series is matched to its rows by index, and the
+        result is a copy of ``data`` with the effect sizes appended (as
+        ``escalc(..., data=)``).
     ai, bi, ci, di : array_like, shape (k,)
         2x2 counts: events and non-events in the magnesium (treatment) arm,
         events and non-events in the control arm.
@@ -150,23 +152,34 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         Drop studies with no events (or only events) in both arms; their row
         is kept with ``dropped=True`` and no effect size.
     labels : sequence of str, optional
-        Study labels (or, with ``data``, the name of a label column).
+        Study labels (or, with ``data``, the name of a label column). Missing
+        labels raise; duplicates are made unique as metafor does
+        (``Shechter.1``, ``Shechter.2``), with a warning.
+    na_action : {"fail", "omit"}
+        A study with a missing input raises (default), or, with "omit", keeps
+        its row with missing ``yi`` and ``vi`` (as escalc), which the fitting
+        functions then leave out with ``na_action="omit"``.
 
     Returns
     -------
     DataFrame
         One row per study: ``study``, ``yi``, ``vi``, ``sei``, the arm data as
-        given, ``corrected`` (a continuity correction was applied) and
-        ``dropped``. ``frame.attrs`` holds ``measure``, ``add``, ``to`` and
-        ``drop00``.
+        given (metafor's names), ``corrected`` (a continuity correction was
+        applied) and ``dropped``. With ``data``, every column of ``data``
+        first (unchanged, same index), then these (a label column named by
+        ``labels`` is not repeated; columns already in ``data`` with the same
+        values are not repeated). ``frame.attrs`` holds ``measure``, ``add``,
+        ``to``, ``drop00`` and ``labels`` (the name of the label column).
 
     Raises
     ------
     DataError
         Negative counts, events above the arm size, non-positive SDs or
         variances, NaN or infinite values, mismatched lengths, too few
-        participants, empty input, unknown measure; an infinite or undefined
-        effect (zero cells with ``to="none"``).
+        participants, empty input, unknown measure; arguments the measure
+        does not use (``ai`` for "MD"); booleans, strings or 2-D arrays in a
+        numeric argument; a Series whose index does not match ``data``; an
+        infinite or undefined effect (zero cells with ``to="none"``).
 
     Notes
     -----
@@ -202,34 +215,41 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         raise DataError(f"add must be a non-negative number, got {add!r}", field="add") from None
     if not np.isfinite(add) or add < 0:
         raise DataError(f"add must be a non-negative number, got {add!r}", field="add")
-    if isinstance(labels, str) and data is not None:
-        labels = resolve_column(labels, data, "labels")
-
+    na_action = check_na_action(na_action)
+    check_data(data)
+    label_col = labels if isinstance(labels, str) and data is not None else None
     given = {n: v for n, v in dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i, m1i=m1i, sd1i=sd1i,
                                    m2i=m2i, sd2i=sd2i, yi=yi, vi=vi, sei=sei, estimate=estimate,
                                    ci_lower=ci_lower, ci_upper=ci_upper).items() if v is not None}
     if not given:
         raise DataError("empty input: no data arguments were given")
-    first = next(iter(given.items()))
-    k0 = len(np.atleast_1d(np.asarray(resolve_column(first[1], data, first[0]), dtype=object)))
-    lab = resolve_labels(labels, k0) if labels is not None else None
-    arrays = {n: as_vector(resolve_column(v, data, n), n, lab) for n, v in given.items()}
-    k = check_lengths(arrays)
-    if lab is None:
-        lab_out = [str(i + 1) for i in range(k)]
-    else:
-        lab_out = lab
+    _check_used(measure, given)
+    g = gather({**given, "labels": labels}, data)
+    lab_raw = g.columns.pop("labels", None)
+    k = g.k
+    if k == 0:
+        raise DataError(f"empty input: {', '.join(given)} contain no studies")
+    lab = resolve_labels(lab_raw, k) if lab_raw is not None else None
+    keep, _ = omit_missing(g.columns, na_action, lab, k)
+    if na_action == "omit" and not keep.all():
+        pass  # the warning names them; their rows stay, with missing yi and vi (as escalc)
+    sub_lab = [x for x, kp in zip(lab, keep) if kp] if lab is not None else None
+    arrays = {n: as_vector(v[keep], n, sub_lab) for n, v in g.columns.items()}
+    check_lengths(arrays)
+    lab_out = lab if lab is not None else [str(i + 1) for i in range(k)]
 
     if "estimate" in arrays or "ci_lower" in arrays or "ci_upper" in arrays:
-        out = _from_contrast(measure, arrays, ci_level, lab)
+        out = _from_contrast(measure, arrays, ci_level, sub_lab)
     elif "yi" in arrays:
-        out = _generic(arrays, lab)
+        out = _generic(arrays, sub_lab)
     elif measure in BINARY_MEASURES:
-        out = _binary(measure, arrays, add, to, drop00, lab)
+        out = _binary(measure, arrays, add, to, drop00, sub_lab)
     elif measure in CONTINUOUS_MEASURES:
-        out = _continuous(measure, arrays, lab)
+        out = _continuous(measure, arrays, sub_lab)
     else:
         raise DataError("measure 'GEN' needs yi with vi or sei", field="yi")
+    if not keep.all():
+        out = {n: _expand(arr, keep) for n, arr in out.items()}
 
     frame = pd.DataFrame({"study": lab_out})
     for name, arr in out.items():
@@ -237,8 +257,76 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     frame["sei"] = np.sqrt(frame["vi"].to_numpy())
     cols = ["study", "yi", "vi", "sei"] + [c for c in frame.columns if c not in ("study", "yi", "vi", "sei")]
     frame = frame[cols]
-    frame.attrs.update({"measure": measure, "add": add, "to": to, "drop00": bool(drop00)})
+    attrs = {"measure": measure, "add": add, "to": to, "drop00": bool(drop00), "labels": "study"}
+    if data is not None:
+        frame = _append(data, frame, label_col, keep_study=lab_raw is not None and label_col is None)
+        attrs["labels"] = label_col if label_col is not None else ("study" if "study" in frame.columns else None)
+    frame.attrs.update(attrs)
     return frame
+
+
+_USES = {
+    "binary": {"ai", "bi", "ci", "di", "n1i", "n2i"},
+    "continuous": {"m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"},
+    "generic": {"yi", "vi", "sei"},
+    "contrast": {"estimate", "ci_lower", "ci_upper"},
+}
+
+
+def _check_used(measure: str, given: dict[str, Any]) -> None:
+    """Arguments the measure does not use raise (metafor ignores them silently)."""
+    names = set(given)
+    if names & _USES["contrast"]:
+        allowed = _USES["contrast"]
+    elif names & {"yi"}:
+        allowed = _USES["generic"]
+    elif measure in BINARY_MEASURES:
+        allowed = _USES["binary"]
+    elif measure in CONTINUOUS_MEASURES:
+        allowed = _USES["continuous"]
+    else:
+        allowed = _USES["generic"]
+    extra = [n for n in given if n not in allowed]
+    if extra:
+        raise DataError(f"measure {measure!r} does not use {', '.join(extra)} (it takes "
+                        f"{', '.join(sorted(allowed))}); remove {'it' if len(extra) == 1 else 'them'}",
+                        field=extra[0])
+
+
+def _expand(arr: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Values of the kept studies back in all rows: missing (NaN, or False for flags) elsewhere."""
+    arr = np.asarray(arr)
+    if arr.dtype == bool:
+        full = np.zeros(keep.shape, bool)
+    else:
+        full = np.full(keep.shape, np.nan)
+    full[keep] = arr
+    return full
+
+
+def _same(a: pd.Series, b: np.ndarray) -> bool:
+    try:
+        x = np.asarray(a, dtype=float)
+        y = np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return [str(v) for v in a] == [str(v) for v in b]
+    return bool(np.array_equal(x, y, equal_nan=True))
+
+
+def _append(data: pd.DataFrame, frame: pd.DataFrame, label_col: str | None, keep_study: bool) -> pd.DataFrame:
+    """``data`` (a copy, every column unchanged) with the computed columns appended."""
+    out = data.copy()
+    for col in frame.columns:
+        if col == "study" and not keep_study:
+            continue
+        values = frame[col].to_numpy()
+        if col in out.columns:
+            if _same(out[col], values):
+                continue
+            raise DataError(f"data already has a column {col!r} with other values; effect_sizes would "
+                            f"overwrite it: rename that column first", field=col)
+        out[col] = values
+    return out
 
 
 def _generic(a: dict[str, np.ndarray], lab: list[str] | None) -> dict[str, np.ndarray]:

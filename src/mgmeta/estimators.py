@@ -38,6 +38,7 @@ from typing import Callable
 
 import numpy as np
 
+from mgmeta.control import DEFAULT_CONTROL, Control
 from mgmeta.errors import ConvergenceError
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "q_statistic",
     "projection",
     "zeroin",
+    "se_tau2_fixed",
 ]
 
 THRESHOLD = 1e-5
@@ -299,12 +301,19 @@ def tau2_hs(yi, vi, mask, X=None) -> Tau2Estimate:
     return _closed(t, se)
 
 
-def tau2_sj(yi, vi, mask, X=None) -> Tau2Estimate:
-    """Sidik-Jonkman, starting from the (population) variance of the yi."""
-    k, p = _kp(mask, X)
+def _sj_start(yi, mask, control: Control | None = None):
+    k = mask.sum(-1).astype(float)
+    if control is not None and control.tau2_init is not None:
+        return np.full(np.shape(yi)[:-1], float(control.tau2_init))
     m = mask.astype(float)
     ybar = (m * yi).sum(-1) / k
-    t0 = (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+    return (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+
+
+def tau2_sj(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
+    """Sidik-Jonkman, starting from the (population) variance of the yi (or ``control.tau2_init``)."""
+    k, p = _kp(mask, X)
+    t0 = _sj_start(yi, mask, control)
     pr = projection(_weights(vi, t0, mask), yi, X)
     t = np.maximum(t0 * pr.rss() / (k - p), 0.0)
     v = np.where(mask, vi, 0.0)
@@ -327,9 +336,12 @@ def _loglik(yi, vi, mask, X, tau2, reml: bool) -> np.ndarray:
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * pr.rss()
 
 
-def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
+def _fisher_scoring(yi, vi, mask, X, kind: str, control: Control | None = None) -> Tau2Estimate:
+    ctl = DEFAULT_CONTROL if control is None else control
     k, p = _kp(mask, X)
     he, _, _ = _he_raw(yi, vi, mask, X)
+    if ctl.tau2_init is not None:
+        he = np.full(he.shape, float(ctl.tau2_init))
     shape = he.shape
     kk = yi.shape[-1]
     # Flatten the batch and iterate only over the fits that have not converged yet (their rows are
@@ -358,6 +370,7 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
             adj = (pr.ypp() - pr.trace()) / pr.quad()
         else:  # EB
             adj = (pr.rss() * kw / (kw - p) - kw) / w.sum(-1)
+        adj = adj * ctl.stepadj
         # step halving keeps tau2 >= 0; from tau2 = 0 metafor halves a negative step until it
         # underflows to zero, which is the same as not moving
         adj = np.where((t == 0) & (adj < 0), 0.0, adj)
@@ -368,9 +381,9 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
         new = t + adj
         change = np.abs(t - new)
         tau2[idx] = new
-        over = it[idx] > MAXITER
+        over = it[idx] > ctl.maxiter
         conv[idx[over]] = False
-        keep = ~over & (change > THRESHOLD)
+        keep = ~over & (change > ctl.threshold)
         if not keep.all():
             idx = idx[keep]
             y, v, m, kw = y[keep], v[keep], m[keep], kw[keep]
@@ -382,7 +395,7 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
         reml = kind == "REML"
         ll0 = _loglik(yi, vi, mask, X, np.zeros(tau2.shape), reml)
         ll = _loglik(yi, vi, mask, X, tau2, reml)
-        stuck = conv & (ll0 - ll > UNIROOT_TOL) & (tau2 > THRESHOLD)
+        stuck = conv & (ll0 - ll > ctl.tol) & (tau2 > ctl.threshold)
         tau2 = np.where(stuck, 0.0, tau2)
     tau2 = np.maximum(tau2, 0.0)
     w = _weights(vi, tau2, mask)
@@ -395,19 +408,19 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
     return Tau2Estimate(tau2=tau2, se_tau2=se, iterations=it, converged=conv)
 
 
-def tau2_reml(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_reml(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Restricted maximum likelihood (Fisher scoring)."""
-    return _fisher_scoring(yi, vi, mask, X, "REML")
+    return _fisher_scoring(yi, vi, mask, X, "REML", control)
 
 
-def tau2_ml(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_ml(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Maximum likelihood (Fisher scoring)."""
-    return _fisher_scoring(yi, vi, mask, X, "ML")
+    return _fisher_scoring(yi, vi, mask, X, "ML", control)
 
 
-def tau2_eb(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_eb(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Empirical Bayes (Morris 1983), equivalent to PM at convergence."""
-    return _fisher_scoring(yi, vi, mask, X, "EB")
+    return _fisher_scoring(yi, vi, mask, X, "EB", control)
 
 
 def _mad(yi: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -417,8 +430,9 @@ def _mad(yi: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return 1.4826 * np.nanmedian(np.abs(y - med[..., None]), axis=-1)
 
 
-def tau2_pm(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_pm(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Paule-Mandel: the tau² at which the generalised Q equals k - p."""
+    ctl = DEFAULT_CONTROL if control is None else control
     k, p = _kp(mask, X)
     target = k - p
     upper = np.maximum(100.0, 10 * _mad(yi, mask) ** 2)
@@ -436,7 +450,7 @@ def tau2_pm(yi, vi, mask, X=None) -> Tau2Estimate:
     it = np.zeros(lower.shape, dtype=int)
     conv = ~too_high
     if need.any():
-        root, its, ok = zeroin(f, lower, upper, f_lo, f_hi)
+        root, its, ok = zeroin(f, lower, upper, f_lo, f_hi, tol=ctl.tol, maxiter=ctl.maxiter)
         tau2 = np.where(need, root, tau2)
         it = np.where(need, its, it)
         conv = conv & np.where(need, ok, True)
@@ -458,8 +472,13 @@ _ESTIMATORS: dict[str, Callable[..., Tau2Estimate]] = {
 }
 
 
+_CONTROLLED = ("ML", "REML", "EB", "PM", "SJ")
+"""Estimators whose computation depends on :class:`~mgmeta.control.Control`."""
+
+
 def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray | None = None,
-                  X: np.ndarray | None = None, *, raise_on_failure: bool = True) -> Tau2Estimate:
+                  X: np.ndarray | None = None, *, raise_on_failure: bool = True,
+                  control: Control | None = None) -> Tau2Estimate:
     """Estimate tau² by ``method`` for a batch of meta-analyses.
 
     Parameters
@@ -475,6 +494,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
         Raise :class:`~mgmeta.errors.ConvergenceError` when an iterative
         estimator does not converge (default); otherwise flag it in
         ``converged``.
+    control : Control, optional
+        Convergence settings (metafor's ``control``; default metafor's).
 
     Returns
     -------
@@ -495,7 +516,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
         if single.all():
             est = tau2_ee(yi, vi, mask, X)
         else:
-            est = _ESTIMATORS[method](yi, vi, mask, X)
+            est = (_ESTIMATORS[method](yi, vi, mask, X, control=control) if method in _CONTROLLED
+                   else _ESTIMATORS[method](yi, vi, mask, X))
     if single.any():
         est = Tau2Estimate(tau2=np.where(single, 0.0, est.tau2),
                            se_tau2=np.where(single, np.nan, est.se_tau2),
@@ -503,6 +525,49 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
                            converged=np.where(single, True, est.converged))
     if raise_on_failure and not np.all(est.converged):
         kind = "Fisher scoring" if method in ("ML", "REML", "EB") else "the root finder"
+        ctl = DEFAULT_CONTROL if control is None else control
         raise ConvergenceError(f"tau² estimator {method}: {kind} did not converge within "
-                               f"{MAXITER} iterations (threshold {THRESHOLD:g}); try another method")
+                               f"{ctl.maxiter} iterations (threshold {ctl.threshold:g}); raise "
+                               "control={'maxiter': ...}, or try another method")
     return est
+
+
+def se_tau2_fixed(method: str, yi: np.ndarray, vi: np.ndarray, tau2: float, X: np.ndarray | None = None,
+                  control: Control | None = None) -> float:
+    """Standard error of tau² by ``method``'s formula, evaluated at a given (fixed) tau².
+
+    metafor reports it for ``rma(..., tau2 = value)``: the estimator's
+    standard-error formula with tau² set to the given value (NaN for EE/FE
+    and for k <= p).
+    """
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    mask = np.ones(yi.shape, dtype=bool)
+    k, p = _kp(mask, X)
+    if method in ("EE", "FE") or k <= p:
+        return float("nan")
+    t = max(float(tau2), 0.0)
+    v = vi
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if method == "HE":
+            pr = projection(mask.astype(float), yi, X)
+            se = np.sqrt((2 * pr.quad(v, v) + 4 * t * (pr.diag() * v).sum(-1) + 2 * t ** 2 * (k - p)) / (k - p) ** 2)
+        elif method in ("DL", "HS"):
+            w = _weights(vi, 0.0, mask)
+            pr = projection(w, yi, X)
+            denom = pr.trace() if method == "DL" else w.sum(-1)
+            se = np.sqrt((2 * (k - p) + 4 * t * pr.trace() + 2 * t ** 2 * pr.quad()) / denom ** 2)
+        elif method == "SJ":
+            t0 = _sj_start(yi, mask, control)
+            pr = projection(_weights(vi, t0, mask), yi, X)
+            se = np.sqrt(t0 ** 2 / (k - p) ** 2 * (2 * pr.quad(v, v) + 4 * t * pr.quad(1.0, v)
+                                                   + 2 * t ** 2 * pr.quad()))
+        elif method == "ML":
+            w = _weights(vi, t, mask)
+            se = np.sqrt(2 / (w ** 2).sum(-1))
+        elif method == "REML":
+            se = np.sqrt(2 / projection(_weights(vi, t, mask), yi, X).quad())
+        else:  # PM, EB
+            w = _weights(vi, t, mask)
+            se = np.sqrt(2 * k ** 2 / (k - p) / w.sum(-1) ** 2)
+    return float(se)
