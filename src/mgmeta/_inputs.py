@@ -189,8 +189,8 @@ def omit_missing(columns: Mapping[str, np.ndarray], na_action: str, labels: Sequ
     first: dict[int, str] = {}
     for name, arr in columns.items():
         m = missing_mask(arr)
-        for i in np.flatnonzero(m & ~miss):
-            first.setdefault(int(i), name)
+        for j in np.flatnonzero(m & ~miss).tolist():
+            first.setdefault(int(j), name)
         miss |= m
     names = [labels[i] if labels is not None else str(i + 1) for i in range(k)]
     if not miss.any():

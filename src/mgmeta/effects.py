@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
+from mgmeta._inputs import check_data, check_na_action, gather, missing_mask, omit_missing
 from mgmeta._validation import (
     as_vector,
     check_choice,
@@ -24,7 +24,7 @@ from mgmeta._validation import (
     resolve_labels,
     study_error,
 )
-from mgmeta.errors import ContinuityCorrectionWarning, DataError
+from mgmeta.errors import ContinuityCorrectionWarning, DataError, MgmetaWarning
 
 __all__ = ["effect_sizes", "MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "hedges_correction",
            "double_zero_tables", "continuity_correct", "table_effects"]
@@ -313,19 +313,42 @@ def _same(a: pd.Series, b: np.ndarray) -> bool:
     return bool(np.array_equal(x, y, equal_nan=True))
 
 
+_OUTPUTS = ("yi", "vi", "sei", "corrected", "dropped")
+
+
 def _append(data: pd.DataFrame, frame: pd.DataFrame, label_col: str | None, keep_study: bool) -> pd.DataFrame:
-    """``data`` (a copy, every column unchanged) with the computed columns appended."""
+    """``data`` (a copy, same index) with the computed columns appended.
+
+    As escalc's ``replace = TRUE``, existing ``yi``/``vi`` (and ``sei``,
+    ``corrected``, ``dropped``) columns are replaced, with a warning when
+    that changes a value that was there. Other columns of ``data`` are never
+    changed: a computed arm column (``bi``, ``n1i``, ...) is added only
+    under a free name (or over an all-missing column); a clash with
+    different values raises.
+    """
     out = data.copy()
+    changed = []
     for col in frame.columns:
         if col == "study" and not keep_study:
             continue
         values = frame[col].to_numpy()
         if col in out.columns:
-            if _same(out[col], values):
+            old = out[col]
+            if col in _OUTPUTS:
+                was = ~missing_mask(old.to_numpy())
+                if was.any() and not _same(old[was], values[was]):
+                    changed.append(col)
+            elif old.isna().all():
+                pass
+            elif _same(old, values):
                 continue
-            raise DataError(f"data already has a column {col!r} with other values; effect_sizes would "
-                            f"overwrite it: rename that column first", field=col)
+            else:
+                raise DataError(f"data already has a column {col!r} with other values; effect_sizes would "
+                                f"overwrite it: rename that column first", field=col)
         out[col] = values
+    if changed:
+        warnings.warn(f"effect_sizes replaced the existing column(s) {', '.join(changed)} of data (as escalc "
+                      "does)", MgmetaWarning, stacklevel=3)
     return out
 
 

@@ -440,26 +440,35 @@ class MetaAnalysisResult:
             level=lev,
         )
 
-    def predict(self, level: float | None = None) -> pd.Series:
-        """Pooled estimate with confidence and prediction interval (metafor's ``predict``)."""
-        res = self if level is None else self.refit(level=level)
-        return pd.Series({"estimate": res.estimate, "se": res.se, "ci_lower": res.ci_lower,
-                          "ci_upper": res.ci_upper, "pi_lower": res.pi_lower, "pi_upper": res.pi_upper})
+    def predict(self, level: float | None = None, transf: Any = None, exp: bool = False) -> pd.Series:
+        """Pooled estimate with confidence and prediction interval (metafor's ``predict``).
 
-    def leave_one_out(self) -> pd.DataFrame:
+        ``transf`` (a function) or ``exp=True`` (ratio measures) back-transform
+        the estimate and the limits for display; ``se`` is then left out, as
+        metafor's ``predict(res, transf = exp)``.
+        """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.measure)
+        res = self if level is None else self.refit(level=level)
+        row = pd.DataFrame([{"estimate": res.estimate, "se": res.se, "ci_lower": res.ci_lower,
+                             "ci_upper": res.ci_upper, "pi_lower": res.pi_lower, "pi_upper": res.pi_upper}],
+                           dtype=float)
+        return transform_frame(row, ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"), fn).iloc[0]
+
+    def leave_one_out(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
         """The model refitted without each study in turn (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import leave_one_out
-        return leave_one_out(self)
+        return leave_one_out(self, transf=transf, exp=exp)
 
     def influence(self) -> pd.DataFrame:
         """Case-deletion diagnostics (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import influence
         return influence(self)
 
-    def cumulative(self, order: Any = None) -> pd.DataFrame:
+    def cumulative(self, order: Any = None, transf: Any = None, exp: bool = False) -> pd.DataFrame:
         """Cumulative meta-analysis (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import cumulative
-        return cumulative(self, order=order)
+        return cumulative(self, order=order, transf=transf, exp=exp)
 
     def gosh(self, max_subsets: int | None = None, seed: int | None = None, **kwargs: Any) -> Any:
         """Fits to all (or a sample of) subsets of studies (see :mod:`mgmeta.analyses.gosh`)."""
@@ -753,7 +762,8 @@ def meta_analysis(yi: Any = None, vi: Any = None, *, method: str = "REML", test:
     if random and k > 1 and tau2 is None:
         se_t2: float | None = float(fa.se_tau2)
     elif random and k > 1:
-        se_t2 = se_tau2_fixed(method, yi_arr, vi_arr, float(tau2), control=ctl)   # as metafor
+        assert tau2 is not None
+        se_t2 = se_tau2_fixed(method, yi_arr, vi_arr, tau2, control=ctl)   # as metafor
     else:
         se_t2 = None
     return MetaAnalysisResult(

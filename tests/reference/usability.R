@@ -212,9 +212,13 @@ for (cs in list(list(id = "li_MH_OR", fun = "mh", measure = "OR", data = "li"),
             else "rma.peto(ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)"
   }
   r <- run(leave1out(res))
+  rs <- run(rstudent(res))
   binary_l1o[[length(binary_l1o) + 1]] <- c(cs, list(call = paste0("leave1out(", call, ")"),
                                                      full = list(estimate = res$b[1], se = res$se),
-                                                     out = l1o_out(r$value), warnings = r$warnings))
+                                                     out = l1o_out(r$value), warnings = r$warnings,
+                                                     rstudent_call = paste0("rstudent(", call, ")"),
+                                                     rstudent = list(resid = arr(rs$value$resid), se = arr(rs$value$se),
+                                                                     z = arr(rs$value$z))))
 }
 
 ## ---------------------------------------------------------------------------------------------------------

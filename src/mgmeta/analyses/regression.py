@@ -561,6 +561,7 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
     if random and tau2 is None:
         se_tau2: float | None = float(fa.se_tau2)
     elif random:
+        assert tau2 is not None
         se_tau2 = se_tau2_fixed(method, yi, vi, tau2, X, control=ctl)      # as metafor
     else:
         se_tau2 = None
@@ -736,9 +737,8 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
     keep, omitted = omit_missing(checks, na_action, lab, k)
     if lab is not None:
         lab = [x for x, k_ in zip(lab, keep) if k_]
-    y, v, lab = effect_inputs(g.columns.get("yi")[keep] if "yi" in g.columns else None,
-                              g.columns["vi"][keep] if "vi" in g.columns else None,
-                              g.columns["sei"][keep] if "sei" in g.columns else None, lab)
+    kept = {n: a[keep] for n, a in g.columns.items()}
+    y, v, lab = effect_inputs(kept.get("yi"), kept.get("vi"), kept.get("sei"), lab)
     if tau2 is not None:
         tau2 = float(tau2)
         if not np.isfinite(tau2) or tau2 < 0:
@@ -840,8 +840,8 @@ def _multiset_permutations(groups: np.ndarray, chunk: int) -> Iterator[np.ndarra
 
 def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | None, *, method: str, test: str,
                              level: float, btt: list[int], tau2: float | None = None,
-                             rows: np.ndarray | None = None, signs: np.ndarray | None = None
-                             ) -> tuple[np.ndarray, np.ndarray]:
+                             rows: np.ndarray | None = None, signs: np.ndarray | None = None,
+                             control: Control | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Test statistics of a batch of permuted fits (the engine of :func:`permutation_test`).
 
     Either ``rows`` (n, k): for each permutation, the design row given to
@@ -867,7 +867,8 @@ def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | Non
     else:
         raise ValueError("give either rows (with X) or signs")
     v = np.broadcast_to(vi, (n, k))
-    fa = fit_arrays(y, v, method=method, test=test, level=level, X=Xb, tau2=tau2, raise_on_failure=False)
+    fa = fit_arrays(y, v, method=method, test=test, level=level, X=Xb, tau2=tau2, raise_on_failure=False,
+                    control=control)
     ok = np.asarray(fa.converged, bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         qm = _qm(fa.beta, fa.vb, btt)
@@ -943,6 +944,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
             raise DataError("a permutation test needs at least 2 studies", field="res")
     else:
         raise DataError(f"permutation_test needs a fitted model, got {type(res).__name__}", field="res")
+    ctl = getattr(res, "control", None)
     do_exact = bool(exact) or (exact is None and count <= n)
     if do_exact and count > 10_000_000:
         raise DataError(f"an exact test needs {count} permutations; too many (use exact=False)", field="exact")
@@ -953,7 +955,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
 
     def run(rows: np.ndarray | None = None, signs: np.ndarray | None = None) -> None:
         s, q = permutation_distribution(yi, vi, X, method=method, test=test, level=level, btt=btt, tau2=tau2,
-                                        rows=rows, signs=signs)
+                                        rows=rows, signs=signs, control=ctl)
         stats_l.append(s)
         qm_l.append(q)
 
@@ -969,7 +971,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
             uniq = np.unique(np.asarray(X), axis=0)
             for arr in _multiset_permutations(groups, chunk):
                 s, q = permutation_distribution(yi, vi, uniq, method=method, test=test, level=level, btt=btt,
-                                                tau2=tau2, rows=arr)
+                                                tau2=tau2, rows=arr, control=ctl)
                 stats_l.append(s)
                 qm_l.append(q)
     else:
