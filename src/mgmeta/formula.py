@@ -53,12 +53,23 @@ def _build(formula: str, data: pd.DataFrame, na_drop: bool) -> Any:
                         field="mods") from None
 
 
-def formula_missing(formula: str, data: pd.DataFrame) -> np.ndarray:
-    """Rows of ``data`` (by position) with a missing value in a variable of ``formula``."""
-    dm = _build(formula, data.reset_index(drop=True), na_drop=True)
-    keep = np.zeros(len(data), bool)
-    keep[np.asarray(dm.index, dtype=int)] = True
-    return ~keep
+def formula_missing(formula: str, data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Rows of ``data`` (by position) with a missing value, for each variable (factor) of ``formula``."""
+    import patsy
+
+    frame = data.reset_index(drop=True)
+    _build(formula, frame, na_drop=True)              # the formula itself is valid
+    out: dict[str, np.ndarray] = {}
+    for term in patsy.ModelDesc.from_formula(formula.strip()).rhs_termlist:
+        for f in term.factors:
+            name = f.name()
+            if name in out:
+                continue
+            dm = _build(f"~ {name} - 1", frame, na_drop=True)
+            keep = np.zeros(len(frame), bool)
+            keep[np.asarray(dm.index, dtype=int)] = True
+            out[name] = ~keep
+    return out
 
 
 def formula_design(formula: str, data: pd.DataFrame) -> tuple[np.ndarray, list[str], bool]:

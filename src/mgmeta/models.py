@@ -545,6 +545,8 @@ class MetaAnalysisResult:
                         f"{fmt.format_number(self.pi_upper)}"]
         if self.test == "knha":
             out += ["", "Test: Hartung-Knapp-Sidik-Jonkman (t distribution)"]
+        if self.omitted:
+            out += ["", f"Omitted for missing values: {', '.join(self.omitted)}"]
         return "\n".join(out) + "\n"
 
     def _repr_html_(self) -> str:

@@ -344,7 +344,8 @@ class MetaRegressionResult:
         """Fitted values X b."""
         return self.X @ self.coef
 
-    def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
+                exp: bool = False) -> pd.DataFrame:
         """Predicted (average) effects with confidence and prediction intervals, as metafor's ``predict()``.
 
         Parameters
@@ -357,12 +358,19 @@ class MetaRegressionResult:
             the fitted values of the studies.
         level : float, optional
             Default: the model's.
+        transf : callable, optional
+            Applied to ``pred`` and the interval limits for display (``se``
+            is then left out), as metafor's ``predict(res, transf = exp)``.
+        exp : bool
+            Shorthand for ``transf=numpy.exp`` (ratio measures only).
 
         Returns
         -------
         DataFrame
             ``pred se ci_lower ci_upper pi_lower pi_upper``.
         """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.measure)
         lev = self.level if level is None else float(level)
         if newmods is None:
             Xn = self.X
@@ -383,8 +391,9 @@ class MetaRegressionResult:
         else:
             crit = stats.norm.isf((1 - lev) / 2)
         half = crit * np.sqrt(se ** 2 + self.tau2)
-        return pd.DataFrame({"pred": pred, "se": se, "ci_lower": pred - crit * se, "ci_upper": pred + crit * se,
-                             "pi_lower": pred - half, "pi_upper": pred + half})
+        out = pd.DataFrame({"pred": pred, "se": se, "ci_lower": pred - crit * se, "ci_upper": pred + crit * se,
+                            "pi_lower": pred - half, "pi_upper": pred + half})
+        return transform_frame(out, ("pred", "ci_lower", "ci_upper", "pi_lower", "pi_upper"), fn)
 
     def permutation_test(self, n: int = 1000, seed: int | None = None,
                          exact: bool | None = None) -> PermutationTestResult:
@@ -400,11 +409,19 @@ class MetaRegressionResult:
         return influence(self)
 
     # ---- presentation -------------------------------------------------------
-    def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient (index: names); columns ``estimate se statistic pvalue ci_lower ci_upper``."""
-        return pd.DataFrame({"estimate": self.coef, "se": self.se, "statistic": self.statistic,
-                             "pvalue": self.pvalue, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper},
-                            index=pd.Index(list(self.names), name="term"))
+    def to_frame(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
+        """One row per coefficient (index: names); columns ``estimate se statistic pvalue ci_lower ci_upper``.
+
+        ``transf`` (a function) or ``exp=True`` (ratio measures: ratios of
+        odds/risk ratios per unit) transform ``estimate`` and the limits for
+        display; ``se`` is then left out.
+        """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.measure)
+        out = pd.DataFrame({"estimate": self.coef, "se": self.se, "statistic": self.statistic,
+                            "pvalue": self.pvalue, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper},
+                           index=pd.Index(list(self.names), name="term"))
+        return transform_frame(out, ("estimate", "ci_lower", "ci_upper"), fn)
 
     def summary_frame(self) -> pd.DataFrame:
         """One row of model-level statistics (``k p tau2 se_tau2 i2 h2 r2 qe qe_pvalue qm qm_df qm_pvalue df``)."""
@@ -456,12 +473,32 @@ class MetaRegressionResult:
             out.append(f"QM(df = {self.qm_df}) = {self.qm:.4f}, p-val = {fmt.format_pvalue(self.qm_pvalue)}")
         return out
 
-    def __str__(self) -> str:
+    def summary(self, transf: Any = None, exp: bool = False) -> str:
+        """The printout, with a table of transformed coefficients when ``transf`` or ``exp=True`` is given.
+
+        ``str(res)`` is ``res.summary()``; for ratio measures it adds the
+        exponentiated coefficients.
+        """
+        from mgmeta._transf import resolve_transf
+        fn = resolve_transf(transf, exp, self.measure)
         head, rows = self._coef_table()
         out = [self._header(), ""] + self._lines() + ["", "Model Results:", "", fmt.text_table(head, rows)]
+        if fn is not None:
+            frame = self.to_frame(transf=fn)
+            label = "exp" if fn is np.exp else getattr(fn, "__name__", "transf")
+            rows_t = [[name, fmt.format_number(r.estimate), fmt.format_number(r.ci_lower),
+                       fmt.format_number(r.ci_upper)] for name, r in frame.iterrows()]
+            out += ["", f"Transformed coefficients ({label}):", "",
+                    fmt.text_table(["", "estimate", "ci.lb", "ci.ub"], rows_t)]
         if self.test == "knha":
             out += ["", "Test: Hartung-Knapp-Sidik-Jonkman (t and F distributions)"]
+        if self.omitted:
+            out += ["", f"Omitted for missing values: {', '.join(self.omitted)}"]
         return "\n".join(out) + "\n"
+
+    def __str__(self) -> str:
+        from mgmeta._transf import RATIO
+        return self.summary(exp=self.measure in RATIO)
 
     def _repr_html_(self) -> str:
         head, rows = self._coef_table()
@@ -720,7 +757,8 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
                             field="mods")
         formula = str(mods).strip()
         mod_frame = src.reset_index(drop=True)
-        checks["mods"] = np.where(formula_missing(formula, mod_frame), np.nan, 0.0)
+        for name, miss in formula_missing(formula, mod_frame).items():
+            checks[f"mods ({name})"] = np.where(miss, np.nan, 0.0)
     else:
         if isinstance(mods, str) or (isinstance(mods, (list, tuple)) and mods and
                                      all(isinstance(m, str) for m in mods)):

@@ -116,9 +116,15 @@ class SubgroupResult:
         """The per-subgroup models (same as ``fits``)."""
         return self.fits
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-subgroup table (see ``table``)."""
-        return self.table.copy()
+    def to_frame(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
+        """The per-subgroup table (see ``table``).
+
+        ``transf`` (a function) or ``exp=True`` (ratio measures) transform
+        ``estimate`` and the limits for display; ``se`` is then left out.
+        """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.overall.measure)
+        return transform_frame(self.table.copy(), ("estimate", "ci_lower", "ci_upper"), fn)
 
     def tests_frame(self) -> pd.DataFrame:
         """The tests for subgroup differences: one row per convention (``statistic df df2 pvalue``)."""
@@ -149,11 +155,33 @@ class SubgroupResult:
                            f"df = {self.df_common}, p-val = {fmt.format_pvalue(float(self.pvalue_common or 0.0))}")
         return out
 
-    def __str__(self) -> str:
+    def summary(self, transf: Any = None, exp: bool = False) -> str:
+        """The printout, with transformed subgroup estimates when ``transf`` or ``exp=True`` is given.
+
+        ``str(res)`` is ``res.summary()``; for ratio measures it adds the
+        exponentiated estimates.
+        """
+        from mgmeta._transf import resolve_transf
+        fn = resolve_transf(transf, exp, self.overall.measure)
         head, rows = self._rows()
         model = "Random-effects" if self.method not in ("EE", "FE") else "Equal-effects"
-        return "\n".join([f"Subgroup analysis ({model} model per subgroup; tau^2 estimator: {self.method})", "",
-                          fmt.text_table(head, rows), ""] + self._test_lines()) + "\n"
+        out = [f"Subgroup analysis ({model} model per subgroup; tau^2 estimator: {self.method})", "",
+               fmt.text_table(head, rows), ""]
+        if fn is not None:
+            frame = self.to_frame(transf=fn)
+            label = "exp" if fn is np.exp else getattr(fn, "__name__", "transf")
+            rows_t = [[str(g), fmt.format_number(r.estimate), fmt.format_number(r.ci_lower),
+                       fmt.format_number(r.ci_upper)] for g, r in frame.iterrows()]
+            out += [f"Transformed estimates ({label}):", fmt.text_table(["group", "estimate", "ci.lb", "ci.ub"],
+                                                                        rows_t), ""]
+        out += self._test_lines()
+        if self.omitted:
+            out += [f"Omitted for missing values: {', '.join(self.omitted)}"]
+        return "\n".join(out) + "\n"
+
+    def __str__(self) -> str:
+        from mgmeta._transf import RATIO
+        return self.summary(exp=self.overall.measure in RATIO)
 
     def _repr_html_(self) -> str:
         head, rows = self._rows()
