@@ -44,7 +44,6 @@ li <- dat.li2007
 bcg_na <- bcg
 bcg_na$ablat[3] <- NA
 bcg_na$yi[7] <- NA
-norm <- dat.normand1999
 
 frame_json <- function(d) {
   out <- list()
@@ -59,9 +58,7 @@ datasets <- list(
              list(call = "bcg with ablat[3] <- NA and yi[7] <- NA")),
   raudenbush = c(frame_json(raud[, c("study", "author", "year", "weeks", "setting", "tester", "yi", "vi")]),
                  list(call = "dat.raudenbush1985")),
-  li = c(frame_json(li[, c("study", "year", "ai", "n1i", "ci", "n2i")]), list(call = "dat.li2007")),
-  normand = c(frame_json(norm[, c("study", "source", "n1i", "m1i", "sd1i", "n2i", "m2i", "sd2i")]),
-              list(call = "dat.normand1999"))
+  li = c(frame_json(li[, c("study", "year", "ai", "n1i", "ci", "n2i")]), list(call = "dat.li2007"))
 )
 
 reg_out <- function(res) {

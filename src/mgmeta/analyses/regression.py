@@ -613,7 +613,7 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
         control=ctl, omitted=tuple(omitted), formula=formula)
 
 
-def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = "REML", test: str = "z",
+def meta_regression(yi: Any = None, vi: Any = None, mods: Any = None, *, method: str = "REML", test: str = "z",
                     level: float = 0.95, labels: Any = None, sei: Any = None, intercept: bool = True,
                     data: pd.DataFrame | None = None, tau2: float | None = None, na_action: str = "fail",
                     control: Any = None) -> MetaRegressionResult:
@@ -717,7 +717,10 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
     if mods is None:
         raise DataError("give the moderators in mods (for an intercept-only model use mgmeta.meta_analysis)",
                         field="mods")
-    if yi is None and data is not None:
+    if yi is None:
+        if data is None:
+            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
+                            field="yi")
         yi, data = data, None
     measure = None
     if isinstance(yi, pd.DataFrame):                      # a frame from effect_sizes()

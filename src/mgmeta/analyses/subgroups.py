@@ -210,7 +210,7 @@ def _categories(groups: Any, src: pd.DataFrame | None) -> list[Any] | None:
     return None
 
 
-def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: str = "REML", test: str = "z",
+def subgroup_analysis(yi: Any = None, vi: Any = None, groups: Any = None, *, method: str = "REML", test: str = "z",
                       level: float = 0.95, labels: Any = None, sei: Any = None,
                       data: pd.DataFrame | None = None, na_action: str = "fail",
                       control: Any = None) -> SubgroupResult:
@@ -294,7 +294,10 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
     check_data(data)
     if groups is None:
         raise DataError("give the subgroup of each study in groups", field="groups")
-    if yi is None and data is not None:
+    if yi is None:
+        if data is None:
+            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
+                            field="yi")
         yi, data = data, None
     measure = None
     if isinstance(yi, pd.DataFrame):
