@@ -258,6 +258,8 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     cols = ["study", "yi", "vi", "sei"] + [c for c in frame.columns if c not in ("study", "yi", "vi", "sei")]
     frame = frame[cols]
     attrs = {"measure": measure, "add": add, "to": to, "drop00": bool(drop00), "labels": "study"}
+    if data is None and g.index is not None:
+        frame.index = g.index           # Series in, their index out: later Series still match by index
     if data is not None:
         frame = _append(data, frame, label_col, keep_study=lab_raw is not None and label_col is None)
         attrs["labels"] = label_col if label_col is not None else ("study" if "study" in frame.columns else None)

@@ -549,8 +549,9 @@ def _prepare(yi: Any, vi: Any, sei: Any, labels: Any) -> tuple[np.ndarray, np.nd
         keep = ~frame["dropped"].to_numpy(dtype=bool) if "dropped" in frame.columns else \
             np.ones(len(frame), bool)
         frame = frame.loc[keep]
-        if labels is None and "study" in frame.columns:
-            labels = [str(s) for s in frame["study"]]
+        if labels is None:
+            from mgmeta.models import frame_labels
+            labels = frame_labels(frame)
         measure = yi.attrs.get("measure")
         yi, vi = frame["yi"].to_numpy(dtype=float), frame["vi"].to_numpy(dtype=float)
     y, v, lab = effect_inputs(yi, vi, sei, labels)
