@@ -128,3 +128,11 @@ def test_no_spurious_warnings_for_clean_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mgmeta.meta_analysis("yi", "vi", data=BCG, labels="trial")
+
+
+def test_label_list_with_data_that_has_a_study_column():
+    df = pd.DataFrame({"study": [1, 2, 3], "ai": [1, 2, 3], "n1i": [10, 10, 10], "ci": [2, 2, 2], "n2i": [10, 10, 10]})
+    es = mgmeta.effect_sizes("OR", ai="ai", n1i="n1i", ci="ci", n2i="n2i", data=df, labels=["A", "B", "C"])
+    assert list(es["study"]) == [1, 2, 3]                 # the input column is kept as it was
+    assert es.attrs["labels"] == "slab" and list(es["slab"]) == ["A", "B", "C"]
+    assert mgmeta.meta_analysis(es).labels == ("A", "B", "C")

@@ -261,8 +261,16 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     if data is None and g.index is not None:
         frame.index = g.index           # Series in, their index out: later Series still match by index
     if data is not None:
-        frame = _append(data, frame, label_col, keep_study=lab_raw is not None and label_col is None)
-        attrs["labels"] = label_col if label_col is not None else ("study" if "study" in frame.columns else None)
+        keep_study = lab_raw is not None and label_col is None
+        if keep_study and "study" in data.columns and not _same(data["study"], frame["study"].to_numpy()):
+            frame = frame.rename(columns={"study": "slab"})      # metafor's name; data's own 'study' is kept
+        frame = _append(data, frame, label_col, keep_study=keep_study)
+        if label_col is not None:
+            attrs["labels"] = label_col
+        elif keep_study and "slab" in frame.columns and "slab" not in data.columns:
+            attrs["labels"] = "slab"
+        else:
+            attrs["labels"] = "study" if "study" in frame.columns else None
     frame.attrs.update(attrs)
     return frame
 
@@ -331,7 +339,7 @@ def _append(data: pd.DataFrame, frame: pd.DataFrame, label_col: str | None, keep
     out = data.copy()
     changed = []
     for col in frame.columns:
-        if col == "study" and not keep_study:
+        if col in ("study", "slab") and not keep_study:
             continue
         values = frame[col].to_numpy()
         if col in out.columns:
