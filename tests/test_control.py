@@ -123,3 +123,22 @@ def test_control_names_as_metafor():
     assert check_control(None) is DEFAULT_CONTROL
     with pytest.raises(ConvergenceError, match="maxiter"):
         mgmeta.meta_analysis("yi", "vi", data=BCG, method="REML", control={"maxiter": 2, "threshold": 1e-14})
+
+
+def test_gosh_with_control_matches_metafor():
+    case = REF["gosh"]
+    res = mgmeta.meta_analysis("yi", "vi", data=BCG.iloc[:6], method="PM", control=TIGHT)
+    g = res.gosh()
+    ours = {tuple(bool(x) for x in row): i for i, row in enumerate(np.asarray(g.membership, bool))}
+    rows = [ours[tuple(inc)] for inc in case["incl"]]           # match subsets by membership
+    np.testing.assert_allclose(g.frame["tau2"].to_numpy()[rows], arr(case["tau2"]), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(g.frame["estimate"].to_numpy()[rows], arr(case["estimate"]), rtol=1e-9)
+
+
+def test_exact_permutation_test_with_control_matches_metafor():
+    case = REF["permutest"]
+    fit = meta_regression("yi", "vi", mods="~ ablat", data=BCG.iloc[:6], method="PM", control=TIGHT)
+    assert fit.qm == pytest.approx(case["qm"], rel=1e-10)
+    perm = fit.permutation_test(exact=True)
+    np.testing.assert_allclose(perm.pvalue, arr(case["pval"]), rtol=1e-12)
+    assert perm.qm_pvalue == pytest.approx(case["qm_pvalue"], rel=1e-12)

@@ -7,7 +7,8 @@
 ##              tau^2 and its SE, QM, QE, I^2, H^2, R^2; predict() with newmods (and transf = exp)
 ##   control    rma(..., control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)) and the default
 ##              control, with confint(res, control = list(tol = 1e-12, maxiter = 10000)) and leave1out() /
-##              influence() of the fit (they reuse res$control); also stepadj and tau2.init
+##              influence() of the fit (they reuse res$control); also stepadj and tau2.init (ML, REML, EB, SJ)
+##   gosh, permutest  gosh() and permutest(exact = TRUE) of fits with the tight control (they reuse res$control)
 ##   na_action  rma(yi, vi, mods, data) on data with NA rows (metafor's default na.action = "na.omit")
 ##   tau2_fixed rma(yi, vi, tau2 = <value>, method = m): se.tau2 evaluated at the fixed value
 ##   binary_l1o leave1out() of rma.mh (OR, RR, RD) and rma.peto fits
@@ -154,7 +155,8 @@ extra_control <- list()
 for (cs in list(list(id = "bcg_REML_stepadj", control = list(stepadj = 0.5), method = "REML"),
                 list(id = "bcg_REML_init", control = list(tau2.init = 1), method = "REML"),
                 list(id = "bcg_ML_init", control = list(tau2.init = 0.05), method = "ML"),
-                list(id = "bcg_EB_stepadj_init", control = list(stepadj = 0.8, tau2.init = 0.5), method = "EB"))) {
+                list(id = "bcg_EB_stepadj_init", control = list(stepadj = 0.8, tau2.init = 0.5), method = "EB"),
+                list(id = "bcg_SJ_init", control = list(tau2.init = 0.2), method = "SJ"))) {
   res <- rma(yi, vi, data = bcg, method = cs$method, control = cs$control)
   extra_control[[length(extra_control) + 1]] <- list(
     id = cs$id, method = cs$method, control = cs$control,
@@ -162,6 +164,18 @@ for (cs in list(list(id = "bcg_REML_stepadj", control = list(stepadj = 0.5), met
                    paste(deparse(cs$control), collapse = "")),
     out = fit_out(res))
 }
+
+## GOSH and an exact permutation test of fits with the tight control (both refit with res$control)
+bcg6 <- bcg[1:6, ]
+res6 <- rma(yi, vi, data = bcg6, method = "PM", control = tight)
+g <- gosh(res6, progbar = FALSE)
+gosh_case <- list(call = "gosh(rma(yi, vi, data = bcg[1:6, ], method = 'PM', control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)))",
+                  incl = lapply(seq_len(nrow(g$incl)), function(i) I(as.logical(g$incl[i, ]))),
+                  tau2 = arr(g$res$tau2), estimate = arr(g$res$estimate), i2 = arr(g$res$I2))
+reg6 <- rma(yi, vi, mods = ~ ablat, data = bcg6, method = "PM", control = tight)
+pt <- permutest(reg6, exact = TRUE, progbar = FALSE)
+permutest_case <- list(call = "permutest(rma(yi, vi, mods = ~ ablat, data = bcg[1:6, ], method = 'PM', control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)), exact = TRUE)",
+                       pval = arr(pt$pval), qm_pvalue = pt$QMp, qm = reg6$QM)
 
 ## ---------------------------------------------------------------------------------------------------------
 ## na.action (metafor's default: na.omit, with a warning)
@@ -231,7 +245,8 @@ out <- list(
   jsonlite_version = as.character(packageVersion("jsonlite")), generated = format(Sys.Date()),
   script = "tests/reference/usability.R",
   datasets = datasets, formula = formula, predict = predict_case, predict_factor = predict_factor,
-  control = control, control_reg = control_reg, extra_control = extra_control, na_action = na_cases,
+  control = control, control_reg = control_reg, extra_control = extra_control, gosh = gosh_case,
+  permutest = permutest_case, na_action = na_cases,
   tau2_fixed = tau2_fixed, tau2_fixed_reg = tau2_fixed_reg, binary_l1o = binary_l1o,
   unique_labels = unique_labels)
 write_json(out, "usability.json", auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE)
