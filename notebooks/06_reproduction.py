@@ -30,13 +30,15 @@ from IPython.display import Markdown, display
 from mgmeta import report
 from mgmeta.review import data as mgdata
 from mgmeta.review.figures import published_estimates
-from mgmeta.review.reproduction import DIFFERS, NOT_RECOMPUTABLE, REPRODUCED, reproduction_table
+from mgmeta.review.reproduction import DIFFERS, NOT_RECOMPUTABLE, PARTIAL, REPRODUCED, reproduction_table
 
 table = reproduction_table(profiles=PROFILES)
 counts = table["status"].value_counts()
 display(Markdown(
     f"**{counts.get(REPRODUCED, 0)} of {len(table)}** published results reproduced, "
-    f"{counts.get(DIFFERS, 0)} recomputed but different, {counts.get(NOT_RECOMPUTABLE, 0)} cannot be recomputed."))
+    f"{counts.get(DIFFERS, 0)} recomputed but different, {counts.get(PARTIAL, 0)} partially recomputable (the "
+    f"closest recomputation from the trials that have usable numbers, shown beside the published number), "
+    f"{counts.get(NOT_RECOMPUTABLE, 0)} blocked: the reviews' trial lists or the trials' numbers are not public."))
 
 # %% [markdown]
 # ## Every published result
@@ -46,9 +48,10 @@ report.show_table(table, "reproduction", TABLE_DIR,
                   columns={"result_id": "Result", "review": "Review", "outcome": "Outcome", "timepoint": "Time point",
                            "measure": "Measure", "published_estimate": "Published", "published_ci_lower": "CI lower",
                            "published_ci_upper": "CI upper", "published_k": "Trials (published)",
-                           "recomputed_estimate": "Recomputed", "status": "Status", "reason": "Why"},
+                           "recomputed_estimate": "Recomputed", "recomputed_k": "Trials (recomputed)",
+                           "status": "Status", "reason": "Why"},
                   caption="Published pooled results of magnesium for migraine, and their reproduction status",
-                  kinds={"published_k": "int", "result_id": "text"})
+                  kinds={"published_k": "int", "recomputed_k": "int", "result_id": "text"})
 
 # %%
 fig = published_estimates(table)
@@ -86,7 +89,8 @@ no_list = int(table["reason"].str.contains("trial list is not known").sum())
 no_numbers = int(table["reason"].str.contains("no usable numbers").sum())
 no_estimate = int(table["reason"].str.startswith("no pooled estimate").sum())
 report.what_this_means(
-    f"{counts.get(REPRODUCED, 0)} of the {len(table)} published pooled results could be reproduced. "
+    f"{counts.get(REPRODUCED, 0)} of the {len(table)} published pooled results could be reproduced and "
+    f"{counts.get(PARTIAL, 0)} partially recomputed from a fraction of their trials. "
     f"For {no_list} the review's list of trials is not public, for {no_numbers} some of its trials' numbers are "
     f"not, and {no_estimate} published no pooled estimate. A reader cannot check the published odds ratios "
     f"for intravenous or oral magnesium against the trials; the myocardial-infarction page shows the same "

@@ -39,7 +39,7 @@ from mgmeta import report
 from mgmeta.review.comparisons import comparisons
 from mgmeta.review.grade import load_overrides, rate_certainty
 from mgmeta.review.outcomes import review_pools
-from mgmeta.review.reproduction import REPRODUCED, reproduction_table
+from mgmeta.review.reproduction import PARTIAL, REPRODUCED, reproduction_table
 from mgmeta.review.sof import LAYOUT_COLUMNS, grade_evidence, save_key_findings, sof_layout, summary_of_findings
 
 overrides = load_overrides()
@@ -79,11 +79,12 @@ report.show_table(domains, "grade_domains", TABLE_DIR,
 # %%
 reproduction = reproduction_table()
 reproduced = int((reproduction["status"] == REPRODUCED).sum())
+partial = int((reproduction["status"] == PARTIAL).sum())
 with_data = table[table["studies"] > 0]
 keys = save_key_findings(table, TABLE_DIR, note=(
     f"**What could not be done.** {reproduced} of {len(reproduction)} published pooled results of magnesium for "
-    f"migraine could be recomputed: the reviews' trial lists and the trials' per-arm numbers are not public "
-    f"(see Reproduction). Of {len(table)} outcome rows of the review, {len(table) - len(with_data)} have no "
+    f"migraine could be reproduced and {partial} partially recomputed; the rest are blocked because the "
+    f"reviews' trial lists and the trials' per-arm numbers are not public (see Reproduction). Of {len(table)} outcome rows of the review, {len(table) - len(with_data)} have no "
     f"trial with usable numbers, and every other rests on a single trial, so no result here is a pooled "
     f"estimate, and heterogeneity and publication bias could not be assessed."))
 report.what_this_means(

@@ -23,7 +23,9 @@ def test_data_argument_names_columns_like_metafor():
     es = mgmeta.effect_sizes("OR", data=df, ai="ev_mg", n1i="n_mg", ci="ev_pl", n2i="n_pl", labels="trial")
     direct = mgmeta.effect_sizes("OR", ai=AI, n1i=N1, ci=CI, n2i=N2)
     np.testing.assert_array_equal(es["yi"], direct["yi"])
-    assert list(es["study"]) == ["A", "B"]
+    # as escalc(data=): the input frame comes back with the effect sizes appended (issue 13)
+    assert list(es.columns[:5]) == list(df.columns)
+    assert list(es["trial"]) == ["A", "B"] and es.attrs["labels"] == "trial"
     assert es.attrs["measure"] == "OR"
     pd.testing.assert_frame_equal(df, before)
 
@@ -76,7 +78,7 @@ def test_continuity_correction_warns_and_flags():
         (dict(measure="OR", ai=[-1, 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), r"study 'S1'.*ai is negative \(-1\)"),
         (dict(measure="OR", ai=[63, 2], n1i=[60, 10], ci=[1, 2], n2i=[10, 10]),
          r"study 'S1': events \(63\) exceed arm size \(60\) in argument ai"),
-        (dict(measure="OR", ai=[1, np.nan], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), r"study 'S2'.*ai is nan"),
+        (dict(measure="OR", ai=[1, np.nan], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), r"study 'S2'.*ai is missing.*na_action='omit'"),
         (dict(measure="OR", ai=[1, np.inf], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), r"study 'S2'.*ai is inf"),
         (dict(measure="OR", ai=[1, 2, 3], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), "mismatched lengths"),
         (dict(measure="OR", ai=[], n1i=[], ci=[], n2i=[]), "empty input"),
@@ -91,7 +93,7 @@ def test_continuity_correction_warns_and_flags():
          r"study 'S1'.*undefined or infinite"),
         (dict(measure="OR", ai=[0, 2], n1i=[0, 10], ci=[0, 2], n2i=[10, 10]), r"study 'S1'.*no participants"),
         (dict(measure="GEN", yi=[0.1, 0.2], vi=[0.1, -0.1]), r"study 'S2': vi must be positive"),
-        (dict(measure="OR", ai=["x", 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), r"ai is not a number"),
+        (dict(measure="OR", ai=["x", 2], n1i=[10, 10], ci=[1, 2], n2i=[10, 10]), r"study 'S1'.*ai is a string"),
         (dict(measure="OR", estimate=[0.5], ci_lower=[0.6], ci_upper=[0.9]), "outside its confidence limits"),
     ],
 )

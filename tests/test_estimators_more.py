@@ -99,8 +99,8 @@ def test_genq_needs_weights():
         mgmeta.meta_analysis([0.1, 0.5, -0.2], [0.05, 0.1, 0.08], method="GENQ")
 
 
-@pytest.mark.parametrize("weights, match", [([1, 2], "3 studies"), ([1, -2, 3], "negative"), ([0, 0, 0], "all 0"),
-                                             ([1, np.nan, 3], "finite")])
+@pytest.mark.parametrize("weights, match", [([1, 2], "weights has 2"), ([1, -2, 3], "negative"), ([0, 0, 0], "all 0"),
+                                             ([1, np.nan, 3], "weights is missing")])
 def test_bad_weights_raise(weights, match):
     with pytest.raises(mgmeta.DataError, match=match):
         mgmeta.meta_analysis([0.1, 0.5, -0.2], [0.05, 0.1, 0.08], weights=weights)

@@ -83,7 +83,8 @@ def test_data_columns_and_labels():
     import pandas as pd
     d = pd.DataFrame({"name": ["A", "B"], "r": [0.3, 0.5], "n": [20, 30]})
     es = mgmeta.effect_sizes("ZCOR", ri="r", ni="n", data=d, labels="name")
-    assert es["study"].tolist() == ["A", "B"]
+    assert es.attrs["labels"] == "name"                 # data's label column is kept, not copied (as main)
+    assert es["name"].tolist() == ["A", "B"] and list(es.columns[:3]) == ["name", "r", "n"]
     close(es["yi"], np.arctanh([0.3, 0.5]))
 
 

@@ -15,7 +15,7 @@ IDS = [p.stem for p in SOURCES]
 
 #: the analyses the issue asks for, in report order
 EXPECTED = ["01_data_overview", "02_iv_magnesium", "03_oral_magnesium", "04_sensitivity",
-            "05_small_study_effects", "06_reproduction", "07_summary_of_findings"]
+            "05_small_study_effects", "06_reproduction", "07_summary_of_findings", "08_myocardial_infarction"]
 #: what a notebook may import: mgmeta for every number, pandas/matplotlib/IPython to show them
 ALLOWED_IMPORTS = ("mgmeta", "pandas", "matplotlib", "IPython")
 
@@ -152,7 +152,8 @@ def test_reproduction_table_has_every_published_result(built):
     table = pd.read_csv(built.output_dir / "tables" / "06_reproduction" / "reproduction.csv")
     published = mgdata.load_published()
     assert list(table["result_id"]) == list(published["result_id"])
-    assert set(table["status"]) <= {outcomes.REPRODUCED, outcomes.DIFFERS, outcomes.NOT_RECOMPUTABLE}
+    assert set(table["status"]) <= {outcomes.REPRODUCED, outcomes.DIFFERS, outcomes.NOT_RECOMPUTABLE,
+                                    outcomes.PARTIAL}
     assert table["reason"].notna().all()
     page = (built.output_dir / "06_reproduction.html").read_text(encoding="utf-8")
     for rid in published["result_id"]:

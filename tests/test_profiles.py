@@ -458,7 +458,9 @@ def test_estimator_or_interval_not_offered_warns_and_uses_the_profile():
     with pytest.warns(MgmetaWarning, match="offers the tau"):
         res = mgmeta.meta_analysis(es, method="REML", profile="revman5")
     ref = mgmeta.meta_analysis(es, method="DL", profile="revman5")
-    assert res.tau2 == ref.tau2 and res.method == "REML"
+    # the fit names the estimator it used (issue 13: the header and .method said REML)
+    assert res.tau2 == ref.tau2 and res.method == "DL"
+    assert "tau^2 estimator: DL" in str(res)
     with pytest.warns(MgmetaWarning, match="no Hartung-Knapp"):
         r = mgmeta.meta_analysis(es, method="DL", test="knha", profile="revman5")
     assert r.test == "z"

@@ -210,7 +210,7 @@ def test_fixed_tau2_and_inputs_unchanged():
     ablat = np.array(BCG["mods"]["ablat"], float)
     y0, a0 = Y.copy(), ablat.copy()
     fit = meta_regression(Y, V, {"ablat": ablat}, tau2=0.1)
-    assert fit.tau2 == 0.1 and fit.se_tau2 is None and fit.tau2_fixed == 0.1
+    assert fit.tau2 == 0.1 and fit.se_tau2 is not None and fit.tau2_fixed == 0.1  # metafor reports se.tau2 (issue 13)
     np.testing.assert_array_equal(Y, y0)
     np.testing.assert_array_equal(ablat, a0)
 

@@ -224,3 +224,19 @@ def test_timepoint_labels():
     assert outcomes.timepoint_label("month3") == "at 3 months"
     assert outcomes.timepoint_label("end_of_treatment") == "at the end of treatment"
     assert not math.isnan(np.float64(1.0))
+
+
+def test_across_comparators_keeps_each_subgroup_as_pooled_alone():
+    # the split keeps the sign alignment of the single-comparison analysis (pain improvement reversed)
+    across = outcomes.pool_across_comparators(["pain_score", "pain_improvement", "pain_change"],
+                                              ["60min", "90min", "120min"], route="iv", window="at 60-120 min")
+    for p in across.pools:
+        alone = outcomes.pool_outcome(["pain_score", "pain_improvement", "pain_change"], ["60min", "90min", "120min"],
+                                      comparison=p.comparison, measure=p.measure)
+        assert np.sign(p.result.estimate) == np.sign(alone.result.estimate)
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = across.forest()
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert not any("Random-effects model" in t for t in texts)  # no estimate across comparators
+    assert any("subgroup differences" in t for t in texts)

@@ -47,7 +47,8 @@ def test_reproduction_table_lists_every_published_result():
     table = outcomes.reproduction_table()
     published = mgdata.load_published()
     assert list(table["result_id"]) == list(published["result_id"])
-    assert set(table["status"]) <= {outcomes.REPRODUCED, outcomes.DIFFERS, outcomes.NOT_RECOMPUTABLE}
+    assert set(table["status"]) <= {outcomes.REPRODUCED, outcomes.DIFFERS, outcomes.NOT_RECOMPUTABLE,
+                                    outcomes.PARTIAL}
     assert (table["reason"].str.len() > 0).all(), "every status comes with its reason"
     none = table[published["measure"].to_numpy() == "none"]
     assert (none["status"] == outcomes.NOT_RECOMPUTABLE).all()
@@ -82,3 +83,14 @@ def test_reproduction_table_reproduced_and_differs(tmp_path):
     assert same["recomputed_k"] == 1
     assert other["status"] == outcomes.DIFFERS and "estimate" in other["reason"]
     assert set(table.attrs["diffs"]) >= {"test.same", "test.other"}
+
+
+def test_closest_recomputation_when_only_some_trials_have_numbers():
+    """Issue 14 item 4: a published result with a usable trial shows the closest recomputation, k used of k."""
+    table = outcomes.reproduction_table().set_index("result_id")
+    partial = table[table["status"] == outcomes.PARTIAL]
+    assert len(partial) >= 1
+    for rid, row in partial.iterrows():
+        assert row["recomputed_k"] >= 1 and np.isfinite(row["recomputed_estimate"])
+        assert row["reason"].startswith("closest recomputation from") and "not a reproduction" in row["reason"]
+        assert row["trials"]

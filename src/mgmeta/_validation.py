@@ -39,15 +39,17 @@ def study_name(labels: Sequence[str] | None, i: int) -> str:
 
 
 def resolve_labels(labels: Iterable[Any] | None, k: int) -> list[str] | None:
-    """Study labels as a list of strings, checked against the number of studies."""
+    """Study labels as a list of strings, checked against the number of studies.
+
+    Missing (None/NaN) labels raise ``DataError``; duplicates are made unique
+    as metafor does (``Shechter.1``, ``Shechter.2``) with a
+    :class:`~mgmeta.errors.DuplicateLabelWarning`.
+    """
+    from mgmeta._inputs import clean_labels
+
     if labels is None:
         return None
-    if isinstance(labels, str):
-        raise DataError("labels must be a sequence of study labels, not a single string", field="labels")
-    out = [str(x) for x in labels]
-    if len(out) != k:
-        raise DataError(f"labels has {len(out)} entries but there are {k} studies", field="labels")
-    return out
+    return clean_labels(labels, k, stacklevel=4)
 
 
 def _fmt(value: float) -> str:
@@ -65,27 +67,58 @@ def as_vector(values: Any, name: str, labels: Sequence[str] | None = None,
               *, allow_nan: bool = False) -> np.ndarray:
     """A fresh 1-D float array from ``values``; NaN and infinite values raise.
 
-    Scalars become length-1 arrays. Non-numeric entries raise ``DataError``
-    naming the argument and the study.
+    Scalars become length-1 arrays. A 2-D array, booleans, strings (even
+    numeric ones like ``"12"``) and other non-numeric entries raise
+    ``DataError`` naming the argument and the study: a number is never
+    guessed from something that is not one.
     """
+    if isinstance(values, pd.DataFrame):
+        raise DataError(f"{name} must be one column of values (1-D), got a DataFrame with "
+                        f"{values.shape[1]} columns", field=name)
     if isinstance(values, (pd.Series, pd.Index)):
-        values = values.to_numpy()
-    raw = np.asarray(values, dtype=object).reshape(-1)
-    try:
-        arr = np.array(raw, dtype=float)
-    except (TypeError, ValueError):
+        if values.dtype == bool or isinstance(values.dtype, pd.BooleanDtype):
+            raise DataError(f"{name} holds booleans (True/False), not numbers", field=name)
+        values = values.to_numpy(dtype=object) if values.dtype == object or \
+            isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype) \
+            else values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype == bool:
+        raise DataError(f"{name} holds booleans (True/False), not numbers", field=name)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        if values.ndim > 1:
+            raise DataError(f"{name} must be 1-D (one value per study), got an array of shape {values.shape}",
+                            field=name)
+        arr = np.array(values, dtype=float).reshape(-1)
+    else:
+        obj = np.asarray(values, dtype=object)
+        if obj.ndim > 1:
+            raise DataError(f"{name} must be 1-D (one value per study), got an array of shape {obj.shape}",
+                            field=name)
+        raw = obj.reshape(-1)
         for i, v in enumerate(raw):
-            try:
-                float(v)
-            except (TypeError, ValueError):
-                raise DataError(f"{_who(labels, i)}: {name} is not a number ({v!r})", study=i, field=name) from None
-        raise DataError(f"{name} could not be read as numbers", field=name) from None
+            if isinstance(v, (bool, np.bool_)):
+                raise DataError(f"{_who(labels, i)}: {name} is a boolean ({v!r}), not a number", study=i,
+                                field=name)
+            if isinstance(v, (str, bytes)):
+                raise DataError(f"{_who(labels, i)}: {name} is a string ({v!r}), not a number; convert the "
+                                "column to numbers first (e.g. pandas.to_numeric)", study=i, field=name)
+        try:
+            arr = np.array([np.nan if v is None or v is pd.NA else v for v in raw], dtype=float)
+        except (TypeError, ValueError):
+            for i, v in enumerate(raw):
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    raise DataError(f"{_who(labels, i)}: {name} is not a number ({v!r})", study=i,
+                                    field=name) from None
+            raise DataError(f"{name} could not be read as numbers", field=name) from None
     bad = ~np.isfinite(arr)
     if allow_nan:
         bad &= ~np.isnan(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{_who(labels, i)}: {name} is {arr[i]} (must be a finite number)", study=i, field=name)
+        hint = ("; to leave such studies out, pass na_action='omit'" if np.isnan(arr[i]) else "")
+        raise DataError(f"{_who(labels, i)}: {name} is {'missing (NaN)' if np.isnan(arr[i]) else arr[i]} "
+                        f"(must be a finite number){hint}", study=i, field=name)
     return arr
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from mgmeta import _format as fmt
+from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
 from mgmeta._validation import (
     as_vector,
     check_choice,
@@ -30,7 +31,6 @@ from mgmeta._validation import (
     check_level,
     check_nonnegative,
     check_not_above,
-    resolve_column,
     resolve_labels,
     study_name,
 )
@@ -117,6 +117,13 @@ class BinaryPoolResult:
         Variance of the MH risk difference ("sgr" or "gr"); None otherwise.
     correct : bool or None
         Whether the CMH test used the continuity correction; None without it.
+    tables : ndarray, shape (k_all, 4)
+        The 2x2 tables as given (``ai bi ci di``; for IRR and IRD the
+        person-time data ``x1i t1i x2i t2i``), for refits. Read-only.
+    options : dict
+        ``add``, ``to``, ``drop00`` as given, for refits (leave-one-out).
+    omitted : tuple of str
+        Studies left out for missing counts (``na_action="omit"``).
     """
 
     measure: str
@@ -150,12 +157,43 @@ class BinaryPoolResult:
     cochran_pvalue: float | None = None
     breslow_day: float | None = None
     breslow_day_pvalue: float | None = None
+    tables: np.ndarray = field(default_factory=lambda: np.empty((0, 4)), repr=False)
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
+    omitted: tuple[str, ...] = ()
 
     # ---- derived quantities -------------------------------------------------
     @property
     def is_ratio(self) -> bool:
         """True for ratio measures (estimate on the log scale)."""
         return self.measure in ("OR", "RR", "PETO", "IRR")
+
+    def refit(self, keep: np.ndarray) -> BinaryPoolResult:
+        """The same pooling of the tables where ``keep`` (boolean, one per table) is True."""
+        t = np.asarray(self.tables)[np.asarray(keep, bool)]
+        labels = [lab for lab, k_ in zip(self.labels, keep) if k_]
+        opts = dict(self.options)
+        if self.measure in ("IRR", "IRD"):        # person-time data: x1i, t1i, x2i, t2i
+            return mantel_haenszel(x1i=t[:, 0], t1i=t[:, 1], x2i=t[:, 2], t2i=t[:, 3], measure=self.measure,
+                                   labels=labels, level=self.level,
+                                   correct=bool(self.correct) if self.correct is not None else True, **opts)
+        if self.method == "MH":
+            return mantel_haenszel(t[:, 0], t[:, 1], t[:, 2], t[:, 3], measure=self.measure, labels=labels,
+                                   level=self.level, correct=bool(self.correct) if self.correct is not None
+                                   else True, mh_rd_variance=self.mh_rd_variance or "sgr", **opts)
+        return peto(t[:, 0], t[:, 1], t[:, 2], t[:, 3], labels=labels, level=self.level, **opts)
+
+    def leave_one_out(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
+        """The pooling repeated without each table in turn (metafor's ``leave1out`` for ``rma.mh``/``rma.peto``).
+
+        See :func:`mgmeta.analyses.sensitivity.leave_one_out`.
+        """
+        from mgmeta.analyses.sensitivity import leave_one_out
+        return leave_one_out(self, transf=transf, exp=exp)
+
+    def influence(self) -> pd.DataFrame:
+        """Case-deletion diagnostics (see :func:`mgmeta.analyses.sensitivity.influence`)."""
+        from mgmeta.analyses.sensitivity import influence
+        return influence(self)
 
     def to_frame(self) -> pd.DataFrame:
         """One row with stable snake_case columns (analysis scale; None where not applicable)."""
@@ -275,23 +313,28 @@ def _check_bool(value: Any, name: str) -> bool:
 
 
 def _tables(ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any, data: pd.DataFrame | None,
-            labels: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str] | None]:
-    """Validated 2x2 tables (fresh float arrays) and labels, from either input form."""
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}", field="data")
-    raw = {name: resolve_column(v, data, name) for name, v in
-           (("ai", ai), ("bi", bi), ("ci", ci), ("di", di), ("n1i", n1i), ("n2i", n2i))}
-    if raw["ai"] is None or raw["ci"] is None:
+            labels: Any, na_action: str = "fail"
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str] | None, tuple[str, ...]]:
+    """Validated 2x2 tables (fresh float arrays), labels and omitted studies, from either input form."""
+    check_data(data)
+    given = (("ai", ai), ("bi", bi), ("ci", ci), ("di", di), ("n1i", n1i), ("n2i", n2i))
+    if ai is None or ci is None:
         raise DataError("the 2x2 tables need ai and ci, with bi and di or n1i and n2i",
-                        field="ai" if raw["ai"] is None else "ci")
-    if raw["bi"] is None and raw["n1i"] is None:
+                        field="ai" if ai is None else "ci")
+    if bi is None and n1i is None:
         raise DataError("give either bi (non-events, group 1) or n1i (size of group 1)", field="bi")
-    if raw["di"] is None and raw["n2i"] is None:
+    if di is None and n2i is None:
         raise DataError("give either di (non-events, group 2) or n2i (size of group 2)", field="di")
-    labels = resolve_column(labels, data, "labels")
-    k0 = int(np.size(np.asarray(raw["ai"], dtype=object)))
-    lab = resolve_labels(labels, k0)
-    vec = {name: as_vector(v, name, lab) for name, v in raw.items() if v is not None}
+    g = gather({**dict(given), "labels": labels}, data)
+    lab_raw = g.columns.pop("labels", None)
+    if g.k == 0:
+        raise DataError("empty input: ai contains no studies", field="ai")
+    lab0 = resolve_labels(lab_raw, g.k) if lab_raw is not None else None
+    keep, omitted = omit_missing(g.columns, check_na_action(na_action), lab0, g.k, stacklevel=4)
+    lab = [x for x, k_ in zip(lab0, keep) if k_] if lab0 is not None else None
+    if lab is None and not keep.all():
+        lab = [str(i + 1) for i in np.flatnonzero(keep)]
+    vec = {name: as_vector(v[keep], name, lab) for name, v in g.columns.items()}
     check_lengths(vec)
     for name, v in vec.items():
         check_nonnegative(v, name, lab)
@@ -310,7 +353,7 @@ def _tables(ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any, data: pd.Dat
         else:
             check_not_above(ev, ev_name, vec[size], size, lab)
             cols.append(vec[size] - ev)
-    return a.copy(), cols[0], c.copy(), cols[1], lab
+    return a.copy(), cols[0], c.copy(), cols[1], lab, omitted
 
 
 def _who(lab: list[str] | None, i: int) -> Any:
@@ -509,11 +552,13 @@ class _Prepared:
     vi: np.ndarray
     labels: list[str] | None
     level: float
+    tables: np.ndarray
+    omitted: tuple[str, ...]
 
 
 def _prepare(measure: str, ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any, data: Any, labels: Any,
-             level: Any, add: Any, to: Any, drop00: Any) -> _Prepared:
-    a0, b0, c0, d0, lab = _tables(ai, bi, ci, di, n1i, n2i, data, labels)
+             level: Any, add: Any, to: Any, drop00: Any, na_action: str = "fail") -> _Prepared:
+    a0, b0, c0, d0, lab, omitted = _tables(ai, bi, ci, di, n1i, n2i, data, labels, na_action)
     lev = check_level(level)
     add1, add2 = _pair(add, 0.0, "add")
     to1, to2 = _pair(to, "none", "to")
@@ -534,7 +579,8 @@ def _prepare(measure: str, ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: An
         i = int(np.flatnonzero(keep)[empty[0]])
         raise DataError(f"{study_name(lab, i)}: the table has no participants (ai + bi + ci + di = 0); "
                         "remove the study", study=_who(lab, i), field="ai")
-    return _Prepared(a=a, b=b, c=c, d=d, keep=keep, yi=yi, vi=vi, labels=lab, level=lev)
+    return _Prepared(a=a, b=b, c=c, d=d, keep=keep, yi=yi, vi=vi, labels=lab, level=lev,
+                     tables=_frozen(np.column_stack([a0, b0, c0, d0])), omitted=omitted)
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -570,7 +616,7 @@ def mantel_haenszel(ai: Any = None, bi: Any = None, ci: Any = None, di: Any = No
                     data: pd.DataFrame | None = None, labels: Any = None, level: float = 0.95,
                     add: float | Sequence[float] = 0.5, to: str | Sequence[str] = "only0",
                     drop00: bool | Sequence[bool] = True, correct: bool = True,
-                    mh_rd_variance: str = "sgr",
+                    mh_rd_variance: str = "sgr", na_action: str = "fail",
                     x1i: Any = None, t1i: Any = None, x2i: Any = None, t2i: Any = None) -> BinaryPoolResult:
     """Pool 2x2 tables with the Mantel-Haenszel method, as metafor's ``rma.mh``.
 
@@ -589,7 +635,8 @@ def mantel_haenszel(ai: Any = None, bi: Any = None, ci: Any = None, di: Any = No
         person-time data given as ``x1i``, ``t1i``, ``x2i``, ``t2i`` (see
         :mod:`mgmeta.binary_rates`).
     data : DataFrame, optional
-        metafor's ``data=``: string arguments name its columns.
+        metafor's ``data=``: string arguments name its columns; Series are
+        matched to its rows by index.
     labels : sequence of str, or str, optional
         Study labels (with ``data``, the name of a label column).
     level : float
@@ -607,6 +654,9 @@ def mantel_haenszel(ai: Any = None, bi: Any = None, ci: Any = None, di: Any = No
     mh_rd_variance : {"sgr", "gr"}
         Variance of the MH risk difference: Sato-Greenland-Robins ("sgr",
         metafor) or Greenland-Robins ("gr", RevMan 5).
+    na_action : {"fail", "omit"}
+        A table with a missing count raises (default), or is left out with a
+        warning ("omit"; listed in ``omitted``), as metafor's ``na.action``.
     x1i, t1i, x2i, t2i : array_like, shape (k,), or str, optional
         Events and person-time of the two groups, for IRR and IRD.
 
@@ -685,13 +735,13 @@ def mantel_haenszel(ai: Any = None, bi: Any = None, ci: Any = None, di: Any = No
                             field="ai")
         from mgmeta.binary_rates import mantel_haenszel_rates
         return mantel_haenszel_rates(measure, x1i, t1i, x2i, t2i, data=data, labels=labels, level=level, add=add,
-                                     to=to, drop00=drop00, correct=correct)
+                                     to=to, drop00=drop00, correct=correct, na_action=na_action)
     if any(v is not None for v in (x1i, t1i, x2i, t2i)):
         raise DataError(f"x1i, t1i, x2i, t2i are person-time data for measure 'IRR' or 'IRD', not {measure!r}",
                         field="x1i")
     mh_rd_variance = check_choice(mh_rd_variance, MH_RD_VARIANCES, "mh_rd_variance")
     correct = _check_bool(correct, "correct")
-    pr = _prepare(measure, ai, bi, ci, di, n1i, n2i, data, labels, level, add, to, drop00)
+    pr = _prepare(measure, ai, bi, ci, di, n1i, n2i, data, labels, level, add, to, drop00, na_action)
     a, b, c, d, lab = pr.a, pr.b, pr.c, pr.d, pr.labels
     k_all = pr.keep.size
 
@@ -759,13 +809,14 @@ def mantel_haenszel(ai: Any = None, bi: Any = None, ci: Any = None, di: Any = No
         mh_rd_variance=mh_rd_variance if measure == "RD" else None,
         correct=correct if measure == "OR" else None,
         cochran=co, cochran_pvalue=co_p, breslow_day=bd, breslow_day_pvalue=bd_p,
+        tables=pr.tables, options={"add": add, "to": to, "drop00": drop00}, omitted=pr.omitted,
     )
 
 
 def peto(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
          n1i: Any = None, n2i: Any = None, data: pd.DataFrame | None = None, labels: Any = None,
          level: float = 0.95, add: float | Sequence[float] = 0.5, to: str | Sequence[str] = "only0",
-         drop00: bool | Sequence[bool] = True) -> BinaryPoolResult:
+         drop00: bool | Sequence[bool] = True, na_action: str = "fail") -> BinaryPoolResult:
     """Pool 2x2 tables with Peto's one-step odds ratio, as metafor's ``rma.peto``.
 
     Parameters
@@ -776,7 +827,9 @@ def peto(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
     n1i, n2i : array_like, shape (k,), or str, optional
         Group sizes, instead of ``bi`` and ``di``.
     data : DataFrame, optional
-        metafor's ``data=``.
+        metafor's ``data=`` (Series are matched to its rows by index).
+    na_action : {"fail", "omit"}
+        As in :func:`mantel_haenszel`.
     labels : sequence of str, or str, optional
         Study labels (with ``data``, the name of a label column).
     level : float
@@ -829,7 +882,7 @@ def peto(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
     >>> round(res.estimate, 4), round(res.q, 4)
     (-0.972, 0.5508)
     """
-    pr = _prepare("PETO", ai, bi, ci, di, n1i, n2i, data, labels, level, add, to, drop00)
+    pr = _prepare("PETO", ai, bi, ci, di, n1i, n2i, data, labels, level, add, to, drop00, na_action)
     a, b, c, d, lab = pr.a, pr.b, pr.c, pr.d, pr.labels
     k_all = pr.keep.size
     sv, beta, se_arr, chi, k_pos = _peto_core(a, b, c, d)
@@ -854,4 +907,5 @@ def peto(ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *,
         ci_lower=lo, ci_upper=hi, level=pr.level, q=q, q_df=max(k_yi - 1, 0), q_pvalue=q_p, i2=i2, h2=h2,
         k_yi=k_yi, labels=tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k_all)),
         yi=_frozen(yi), vi=_frozen(pr.vi), weights=_frozen(weights),
+        tables=pr.tables, options={"add": add, "to": to, "drop00": drop00}, omitted=pr.omitted,
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
 from mgmeta._validation import (
     as_vector,
     check_choice,
@@ -26,7 +27,6 @@ from mgmeta._validation import (
     check_level,
     check_nonnegative,
     check_positive,
-    resolve_column,
     resolve_labels,
 )
 from mgmeta.errors import ContinuityCorrectionWarning, DataError
@@ -68,7 +68,8 @@ def _correct(x1: np.ndarray, x2: np.ndarray, add: float, to: str) -> tuple[np.nd
 
 
 def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, *, data: Any, labels: Any,
-                          level: Any, add: Any, to: Any, drop00: Any, correct: Any) -> Any:
+                          level: Any, add: Any, to: Any, drop00: Any, correct: Any,
+                          na_action: str = "fail") -> Any:
     """Mantel-Haenszel IRR or IRD (see :func:`mgmeta.mantel_haenszel`; internal front end)."""
     import warnings
 
@@ -77,14 +78,22 @@ def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, 
 
     check_choice(measure, RATE_MEASURES, "measure")
     correct = B._check_bool(correct, "correct")
-    raw = {n: resolve_column(v, data, n) for n, v in (("x1i", x1i), ("t1i", t1i), ("x2i", x2i), ("t2i", t2i))}
-    missing = [n for n, v in raw.items() if v is None]
+    check_data(data)
+    given = {"x1i": x1i, "t1i": t1i, "x2i": x2i, "t2i": t2i}
+    missing = [n for n, v in given.items() if v is None]
     if missing:
         raise DataError(f"measure {measure!r} needs x1i, t1i, x2i, t2i (events and person-time of the two "
                         f"groups); {', '.join(missing)} missing", field=missing[0])
-    labels = resolve_column(labels, data, "labels")
-    lab = resolve_labels(labels, int(np.size(np.asarray(raw["x1i"], dtype=object))))
-    vec = {n: as_vector(v, n, lab) for n, v in raw.items()}
+    g = gather({**given, "labels": labels}, data)
+    lab_raw = g.columns.pop("labels", None)
+    if g.k == 0:
+        raise DataError("empty input: x1i contains no studies", field="x1i")
+    lab0 = resolve_labels(lab_raw, g.k) if lab_raw is not None else None
+    keep_na, omitted = omit_missing(g.columns, check_na_action(na_action), lab0, g.k, stacklevel=5)
+    lab = [x for x, k_ in zip(lab0, keep_na) if k_] if lab0 is not None else None
+    if lab is None and not keep_na.all():
+        lab = [str(i + 1) for i in np.flatnonzero(keep_na)]
+    vec = {n: as_vector(v[keep_na], n, lab) for n, v in g.columns.items()}
     check_lengths(vec)
     x1, t1, x2, t2 = vec["x1i"], vec["t1i"], vec["x2i"], vec["t2i"]
     check_nonnegative(x1, "x1i", lab)
@@ -148,4 +157,6 @@ def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, 
         ci_lower=lo, ci_upper=hi, level=lev, q=q, q_df=max(k_yi - 1, 0), q_pvalue=q_p, i2=i2, h2=h2, k_yi=k_yi,
         labels=tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k_all)),
         cmh=mh, cmh_pvalue=mh_p, yi=B._frozen(yi), vi=B._frozen(vi), weights=B._frozen(weights),
-        correct=correct if measure == "IRR" else None)
+        correct=correct if measure == "IRR" else None,
+        tables=B._frozen(np.column_stack([x1, t1, x2, t2])), options={"add": add, "to": to, "drop00": drop00},
+        omitted=omitted)

@@ -123,7 +123,7 @@ def _boot_kernel(payload: dict[str, Any], chunk: Chunk) -> dict[str, np.ndarray]
     y = payload["mu"] + payload["sd"] * z
     v = np.broadcast_to(payload["vi"], y.shape)
     fa = fit_arrays(y, v, method=payload["method"], test=payload["test"], level=payload["level"],
-                    tau2=payload["tau2"], raise_on_failure=False)
+                    tau2=payload["tau2"], raise_on_failure=False, control=payload.get("control"))
     ok = fa.converged
     out = {
         "estimate": fa.beta[:, 0], "se": fa.se[:, 0], "ci_lower": fa.ci_lower[:, 0], "ci_upper": fa.ci_upper[:, 0],
@@ -234,7 +234,7 @@ def bootstrap(res: Any, n_boot: int = 1000, seed: SeedLike = None, *, level: flo
 
         fixed = fixed_tau2(res)
     payload = {"vi": vi.copy(), "k": k, "mu": mu, "sd": np.sqrt(vi + tau2), "method": method,
-               "test": res.test, "level": float(res.level), "tau2": fixed}
+               "test": res.test, "level": float(res.level), "tau2": fixed, "control": getattr(res, "control", None)}
     size = chunk_size_for(k) if chunk_size is None else check_chunk_size(chunk_size)
     out = run_chunks(_boot_kernel, payload, int(n_boot), chunk_size=size, seed=ss, progress=progress,
                      client=client, n_jobs=n_jobs, desc="bootstrap", unit="draw")

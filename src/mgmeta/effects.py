@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from mgmeta._inputs import check_data, check_na_action, gather, missing_mask, omit_missing
 from mgmeta._validation import (
     as_vector,
     check_choice,
@@ -20,12 +21,11 @@ from mgmeta._validation import (
     check_not_above,
     check_positive,
     first_index,
-    resolve_column,
     resolve_labels,
     study_error,
 )
 from mgmeta import measures as _more
-from mgmeta.errors import ContinuityCorrectionWarning, DataError
+from mgmeta.errors import ContinuityCorrectionWarning, DataError, MgmetaWarning
 
 __all__ = ["effect_sizes", "MEASURES", "BINARY_MEASURES", "CONTINUOUS_MEASURES", "hedges_correction",
            "double_zero_tables", "continuity_correct", "table_effects"]
@@ -111,7 +111,7 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
                  yi: Any = None, vi: Any = None, sei: Any = None,
                  estimate: Any = None, ci_lower: Any = None, ci_upper: Any = None, ci_level: float = 0.95,
                  add: float | None = None, to: str = "only0", drop00: bool = False,
-                 labels: Any = None,
+                 labels: Any = None, na_action: str = "fail",
                  xi: Any = None, ni: Any = None, ti: Any = None, mi: Any = None, sdi: Any = None, ri: Any = None,
                  x1i: Any = None, t1i: Any = None, x2i: Any = None, t2i: Any = None,
                  vtype: str | None = None) -> pd.DataFrame:
@@ -130,7 +130,9 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         SMCRH) are computed by :mod:`mgmeta.measures`.
     data : DataFrame, optional
         When given, a string argument names a column of ``data`` (metafor's
-        ``data=``).
+        ``data=``), a pandas Series is matched to its rows by index, and the
+        result is a copy of ``data`` with the effect sizes appended (as
+        ``escalc(..., data=)``).
     ai, bi, ci, di : array_like, shape (k,)
         2x2 counts: events and non-events in the magnesium (treatment) arm,
         events and non-events in the control arm.
@@ -160,7 +162,13 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         Drop studies with no events (or only events) in both arms; their row
         is kept with ``dropped=True`` and no effect size.
     labels : sequence of str, optional
-        Study labels (or, with ``data``, the name of a label column).
+        Study labels (or, with ``data``, the name of a label column). Missing
+        labels raise; duplicates are made unique as metafor does
+        (``Shechter.1``, ``Shechter.2``), with a warning.
+    na_action : {"fail", "omit"}
+        A study with a missing input raises (default), or, with "omit", keeps
+        its row with missing ``yi`` and ``vi`` (as escalc), which the fitting
+        functions then leave out with ``na_action="omit"``.
     xi, ni, ti, mi, sdi, ri, x1i, t1i, x2i, t2i : array_like, shape (k,), optional
         metafor's inputs of the measures of :mod:`mgmeta.measures`: events
         ``xi`` of ``ni`` or in person-time ``ti``; mean ``mi`` and SD ``sdi``
@@ -176,17 +184,22 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     -------
     DataFrame
         One row per study: ``study``, ``yi``, ``vi``, ``sei``, the arm data as
-        given, ``corrected`` (a continuity correction was applied) and
-        ``dropped``. ``frame.attrs`` holds ``measure``, ``add``, ``to`` and
-        ``drop00``.
+        given (metafor's names), ``corrected`` (a continuity correction was
+        applied) and ``dropped``. With ``data``, every column of ``data``
+        first (unchanged, same index), then these (a label column named by
+        ``labels`` is not repeated; columns already in ``data`` with the same
+        values are not repeated). ``frame.attrs`` holds ``measure``, ``add``,
+        ``to``, ``drop00`` and ``labels`` (the name of the label column).
 
     Raises
     ------
     DataError
         Negative counts, events above the arm size, non-positive SDs or
         variances, NaN or infinite values, mismatched lengths, too few
-        participants, empty input, unknown measure; an infinite or undefined
-        effect (zero cells with ``to="none"``).
+        participants, empty input, unknown measure; arguments the measure
+        does not use (``ai`` for "MD"); booleans, strings or 2-D arrays in a
+        numeric argument; a Series whose index does not match ``data``; an
+        infinite or undefined effect (zero cells with ``to="none"``).
 
     Notes
     -----
@@ -214,54 +227,58 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     >>> round(float(es.yi.iloc[0]), 4), round(float(es.vi.iloc[0]), 4)
     (-0.0408, 0.2817)
     """
-    if measure in _more.MEASURES or vtype is not None:
-        more = dict(xi=xi, ni=ni, ti=ti, mi=mi, sdi=sdi, ri=ri, x1i=x1i, t1i=t1i, x2i=x2i, t2i=t2i, ai=ai, bi=bi,
-                    ci=ci, di=di, n1i=n1i, n2i=n2i, m1i=m1i, sd1i=sd1i, m2i=m2i, sd2i=sd2i, yi=yi, vi=vi, sei=sei,
-                    estimate=estimate, ci_lower=ci_lower, ci_upper=ci_upper)
-        return _more.effect_sizes_more(measure, more, data=data, labels=labels, add=add, to=to, drop00=drop00,
-                                       vtype=vtype, ci_level=ci_level)
-    if add is None:
-        add = 0.5
     check_choice(measure, MEASURES + _more.MEASURES, "measure")
-    extra = [n for n, v in dict(xi=xi, ni=ni, ti=ti, mi=mi, sdi=sdi, ri=ri, x1i=x1i, t1i=t1i, x2i=x2i,
-                                 t2i=t2i).items() if v is not None]
-    if extra:
-        raise DataError(f"measure {measure!r} does not take {', '.join(extra)}", field=extra[0])
     check_choice(to, _TO, "to")
+    vtypes = _more.VTYPES.get(measure, ("LS",))
+    vtype_out = vtypes[0] if vtype is None else check_choice(vtype, vtypes, f"vtype for measure {measure!r}")
+    if add is None:
+        add = 0.0 if measure in _more.NO_ADD_MEASURES else 0.5
     try:
         add = float(add)
     except (TypeError, ValueError):
         raise DataError(f"add must be a non-negative number, got {add!r}", field="add") from None
     if not np.isfinite(add) or add < 0:
         raise DataError(f"add must be a non-negative number, got {add!r}", field="add")
-    if isinstance(labels, str) and data is not None:
-        labels = resolve_column(labels, data, "labels")
-
+    na_action = check_na_action(na_action)
+    check_data(data)
+    label_col = labels if isinstance(labels, str) and data is not None else None
     given = {n: v for n, v in dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i, m1i=m1i, sd1i=sd1i,
                                    m2i=m2i, sd2i=sd2i, yi=yi, vi=vi, sei=sei, estimate=estimate,
-                                   ci_lower=ci_lower, ci_upper=ci_upper).items() if v is not None}
+                                   ci_lower=ci_lower, ci_upper=ci_upper, xi=xi, ni=ni, ti=ti, mi=mi, sdi=sdi,
+                                   ri=ri, x1i=x1i, t1i=t1i, x2i=x2i, t2i=t2i).items() if v is not None}
     if not given:
         raise DataError("empty input: no data arguments were given")
-    first = next(iter(given.items()))
-    k0 = len(np.atleast_1d(np.asarray(resolve_column(first[1], data, first[0]), dtype=object)))
-    lab = resolve_labels(labels, k0) if labels is not None else None
-    arrays = {n: as_vector(resolve_column(v, data, n), n, lab) for n, v in given.items()}
-    k = check_lengths(arrays)
-    if lab is None:
-        lab_out = [str(i + 1) for i in range(k)]
-    else:
-        lab_out = lab
+    _check_used(measure, given)
+    g = gather({**given, "labels": labels}, data)
+    lab_raw = g.columns.pop("labels", None)
+    k = g.k
+    if k == 0:
+        raise DataError(f"empty input: {', '.join(given)} contain no studies")
+    lab = resolve_labels(lab_raw, k) if lab_raw is not None else None
+    keep, _ = omit_missing(g.columns, na_action, lab, k)
+    if na_action == "omit" and not keep.all():
+        pass  # the warning names them; their rows stay, with missing yi and vi (as escalc)
+    sub_lab = [x for x, kp in zip(lab, keep) if kp] if lab is not None else None
+    arrays = {n: as_vector(v[keep], n, sub_lab) for n, v in g.columns.items()}
+    check_lengths(arrays)
+    lab_out = lab if lab is not None else [str(i + 1) for i in range(k)]
 
     if "estimate" in arrays or "ci_lower" in arrays or "ci_upper" in arrays:
-        out = _from_contrast(measure, arrays, ci_level, lab)
+        out = _from_contrast(measure, arrays, ci_level, sub_lab)
     elif "yi" in arrays:
-        out = _generic(arrays, lab)
+        out = _generic(arrays, sub_lab)
+    elif measure in _more.MEASURES:
+        out = _more.compute(measure, arrays, add=add, to=to, drop00=drop00, vtype=vtype_out, lab=sub_lab)
     elif measure in BINARY_MEASURES:
-        out = _binary(measure, arrays, add, to, drop00, lab)
+        out = _binary(measure, arrays, add, to, drop00, sub_lab)
     elif measure in CONTINUOUS_MEASURES:
-        out = _continuous(measure, arrays, lab)
+        out = _continuous(measure, arrays, sub_lab)
     else:
         raise DataError("measure 'GEN' needs yi with vi or sei", field="yi")
+    if vtype_out != "LS" and measure not in _more.MEASURES and "yi" not in arrays and "estimate" not in arrays:
+        out = _revise_vi(measure, vtype_out, out, add, sub_lab)     # metafor's other variance estimators
+    if not keep.all():
+        out = {n: _expand(arr, keep) for n, arr in out.items()}
 
     frame = pd.DataFrame({"study": lab_out})
     for name, arr in out.items():
@@ -269,8 +286,123 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     frame["sei"] = np.sqrt(frame["vi"].to_numpy())
     cols = ["study", "yi", "vi", "sei"] + [c for c in frame.columns if c not in ("study", "yi", "vi", "sei")]
     frame = frame[cols]
-    frame.attrs.update({"measure": measure, "add": add, "to": to, "drop00": bool(drop00)})
+    attrs = {"measure": measure, "add": add, "to": to, "drop00": bool(drop00), "labels": "study",
+             "vtype": vtype_out}
+    if data is None and g.index is not None:
+        frame.index = g.index           # Series in, their index out: later Series still match by index
+    if data is not None:
+        keep_study = lab_raw is not None and label_col is None
+        if keep_study and "study" in data.columns and not _same(data["study"], frame["study"].to_numpy()):
+            frame = frame.rename(columns={"study": "slab"})      # metafor's name; data's own 'study' is kept
+        frame = _append(data, frame, label_col, keep_study=keep_study)
+        if label_col is not None:
+            attrs["labels"] = label_col
+        elif keep_study and "slab" in frame.columns and "slab" not in data.columns:
+            attrs["labels"] = "slab"
+        else:
+            attrs["labels"] = "study" if "study" in frame.columns else None
+    frame.attrs.update(attrs)
     return frame
+
+
+def _revise_vi(measure: str, vtype: str, out: dict[str, np.ndarray], add: float,
+               lab: list[str] | None) -> dict[str, np.ndarray]:
+    """``out`` with the sampling variances of ``vtype`` (see :func:`mgmeta.measures.revise_vi`)."""
+    vi = _more.revise_vi(measure, vtype, out, add)
+    dropped = np.asarray(out.get("dropped", np.zeros(len(vi), bool)), bool)
+    bad = first_index(~dropped & ~(vi > 0))
+    if bad is not None:
+        raise study_error(lab, bad, "vi", f"the sampling variance with vtype={vtype!r} is not positive ({vi[bad]:g})")
+    return {**out, "vi": vi}
+
+
+_USES = {
+    "binary": {"ai", "bi", "ci", "di", "n1i", "n2i"},
+    "continuous": {"m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"},
+    "generic": {"yi", "vi", "sei"},
+    "contrast": {"estimate", "ci_lower", "ci_upper"},
+}
+
+
+def _check_used(measure: str, given: dict[str, Any]) -> None:
+    """Arguments the measure does not use raise (metafor ignores them silently)."""
+    names = set(given)
+    if measure in _more.MEASURES:
+        allowed = set(_more._INPUTS[measure]) | set(_more._OPTIONAL.get(measure, ()))
+    elif names & _USES["contrast"]:
+        allowed = _USES["contrast"]
+    elif names & {"yi"}:
+        allowed = _USES["generic"]
+    elif measure in BINARY_MEASURES:
+        allowed = _USES["binary"]
+    elif measure in CONTINUOUS_MEASURES:
+        allowed = _USES["continuous"]
+    else:
+        allowed = _USES["generic"]
+    extra = [n for n in given if n not in allowed]
+    if extra:
+        raise DataError(f"measure {measure!r} does not use {', '.join(extra)} (it takes "
+                        f"{', '.join(sorted(allowed))}); remove {'it' if len(extra) == 1 else 'them'}",
+                        field=extra[0])
+
+
+def _expand(arr: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Values of the kept studies back in all rows: missing (NaN, or False for flags) elsewhere."""
+    arr = np.asarray(arr)
+    if arr.dtype == bool:
+        full = np.zeros(keep.shape, bool)
+    else:
+        full = np.full(keep.shape, np.nan)
+    full[keep] = arr
+    return full
+
+
+def _same(a: pd.Series, b: np.ndarray) -> bool:
+    try:
+        x = np.asarray(a, dtype=float)
+        y = np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return [str(v) for v in a] == [str(v) for v in b]
+    return bool(np.array_equal(x, y, equal_nan=True))
+
+
+_OUTPUTS = ("yi", "vi", "sei", "corrected", "dropped")
+
+
+def _append(data: pd.DataFrame, frame: pd.DataFrame, label_col: str | None, keep_study: bool) -> pd.DataFrame:
+    """``data`` (a copy, same index) with the computed columns appended.
+
+    As escalc's ``replace = TRUE``, existing ``yi``/``vi`` (and ``sei``,
+    ``corrected``, ``dropped``) columns are replaced, with a warning when
+    that changes a value that was there. Other columns of ``data`` are never
+    changed: a computed arm column (``bi``, ``n1i``, ...) is added only
+    under a free name (or over an all-missing column); a clash with
+    different values raises.
+    """
+    out = data.copy()
+    changed = []
+    for col in frame.columns:
+        if col in ("study", "slab") and not keep_study:
+            continue
+        values = frame[col].to_numpy()
+        if col in out.columns:
+            old = out[col]
+            if col in _OUTPUTS:
+                was = ~missing_mask(old.to_numpy())
+                if was.any() and not _same(old[was], values[was]):
+                    changed.append(col)
+            elif old.isna().all():
+                pass
+            elif _same(old, values):
+                continue
+            else:
+                raise DataError(f"data already has a column {col!r} with other values; effect_sizes would "
+                                f"overwrite it: rename that column first", field=col)
+        out[col] = values
+    if changed:
+        warnings.warn(f"effect_sizes replaced the existing column(s) {', '.join(changed)} of data (as escalc "
+                      "does)", MgmetaWarning, stacklevel=3)
+    return out
 
 
 def _generic(a: dict[str, np.ndarray], lab: list[str] | None) -> dict[str, np.ndarray]:

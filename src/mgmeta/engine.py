@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from mgmeta.control import check_control
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
 from mgmeta.estimators import ALL_METHODS as METHODS
 from mgmeta.models import TESTS, FitArrays, fit_arrays
@@ -558,14 +559,14 @@ def _fit_kernel(payload: Mapping[str, Any], chunk: Chunk) -> dict[str, np.ndarra
     X = data.get("X")
     tau2 = data.get("tau2")
     fa = fit_arrays(yi, vi, method=payload["method"], test=payload["test"], level=payload["level"], mask=mask,
-                    X=X, tau2=tau2, raise_on_failure=False)
+                    X=X, tau2=tau2, raise_on_failure=False, control=payload.get("control"))
     return {name: getattr(fa, name) for name in payload["fields"]}
 
 
 def fit_batch(yi: Any, vi: Any, *, mask: Any = None, X: Any = None, method: str = "REML", test: str = "z",
               level: float = 0.95, tau2: Any = None, fields: Sequence[str] | None = None,
               chunk_size: int | None = None, progress: bool | None = None, client: Any = None,
-              n_jobs: int | None = None, desc: str = "fits") -> dict[str, np.ndarray]:
+              n_jobs: int | None = None, desc: str = "fits", control: Any = None) -> dict[str, np.ndarray]:
     """Fit a batch of meta-analyses (or meta-regressions) chunk by chunk.
 
     Each input is either shared by all fits or given per fit (a leading batch
@@ -589,6 +590,8 @@ def fit_batch(yi: Any, vi: Any, *, mask: Any = None, X: Any = None, method: str 
     chunk_size, progress, client, n_jobs
         As in :func:`run_chunks` (``chunk_size`` default from
         :func:`chunk_size_for`).
+    control : dict or Control, optional
+        Convergence settings of the iterative estimators (metafor's names).
 
     Returns
     -------
@@ -633,7 +636,8 @@ def fit_batch(yi: Any, vi: Any, *, mask: Any = None, X: Any = None, method: str 
     k = next(iter(ks.values()))
     p = None if X is None else np.shape(X)[-1]
     size = chunk_size_for(k, p) if chunk_size is None else check_chunk_size(chunk_size)
-    payload = {"shared": shared, "k": k, "method": method, "test": test, "level": level, "fields": names}
+    payload = {"shared": shared, "k": k, "method": method, "test": test, "level": level, "fields": names,
+               "control": check_control(control)}
     return run_chunks(_fit_kernel, payload, n, chunk_size=size, items=per_item, progress=progress,
                       client=client, n_jobs=n_jobs, desc=desc)
 
@@ -672,7 +676,7 @@ def _perm_kernel(payload: Mapping[str, Any], chunk: Chunk) -> dict[str, np.ndarr
         perms = chunk.random.draw(lambda g, m: g.permuted(np.broadcast_to(np.arange(k), (m, k)), axis=1))
     Xp = payload["X"][perms]                                    # (m, k, p): moderators shuffled
     fa = fit_arrays(payload["yi"], payload["vi"], method=payload["method"], test=payload["test"],
-                    level=payload["level"], X=Xp, raise_on_failure=False)
+                    level=payload["level"], X=Xp, raise_on_failure=False, control=payload.get("control"))
     out = {name: getattr(fa, name) for name in payload["fields"]}
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out["qm"] = wald_qm(fa.beta, fa.vb, payload["btt"])
@@ -686,7 +690,7 @@ def fit_permutations(yi: Any, vi: Any, X: Any, n_perm: int | None = None, *, per
                      btt: Sequence[int] | None = None, fields: Sequence[str] = ("beta", "se", "statistic", "tau2"),
                      return_permutations: bool = False, chunk_size: int | None = None,
                      progress: bool | None = None, client: Any = None,
-                     n_jobs: int | None = None) -> dict[str, np.ndarray]:
+                     n_jobs: int | None = None, control: Any = None) -> dict[str, np.ndarray]:
     """Refit a meta-regression with its moderators permuted across studies.
 
     Each permutation ``pi`` fits ``yi[i], vi[i]`` against the row ``X[pi[i]]``
@@ -718,6 +722,8 @@ def fit_permutations(yi: Any, vi: Any, X: Any, n_perm: int | None = None, *, per
         Also return the permutations (``"permutation"``, shape (n, k)).
     chunk_size, progress, client, n_jobs
         As in :func:`run_chunks`.
+    control : dict or Control, optional
+        Convergence settings of the iterative estimators (metafor's names).
 
     Returns
     -------
@@ -765,6 +771,7 @@ def fit_permutations(yi: Any, vi: Any, X: Any, n_perm: int | None = None, *, per
         ss = resolve_seed(seed)
     size = chunk_size_for(k, p) if chunk_size is None else check_chunk_size(chunk_size)
     payload = {"yi": y, "vi": v, "X": Xa, "k": k, "method": method, "test": test, "level": level,
-               "fields": names, "btt": tested, "return_permutations": bool(return_permutations)}
+               "fields": names, "btt": tested, "return_permutations": bool(return_permutations),
+               "control": check_control(control)}
     return run_chunks(_perm_kernel, payload, n, chunk_size=size, items=items, seed=ss, progress=progress,
                       client=client, n_jobs=n_jobs, desc="permutations", unit="perm")

@@ -18,6 +18,8 @@ __all__ = [
     "MgmetaWarning",
     "ContinuityCorrectionWarning",
     "BoundaryWarning",
+    "OmittedStudiesWarning",
+    "DuplicateLabelWarning",
 ]
 
 
@@ -66,3 +68,11 @@ class ContinuityCorrectionWarning(MgmetaWarning):
 
 class BoundaryWarning(MgmetaWarning):
     """An estimate lies on the boundary of its parameter space."""
+
+
+class OmittedStudiesWarning(MgmetaWarning):
+    """Studies with missing values were left out of a fit (``na_action="omit"``)."""
+
+
+class DuplicateLabelWarning(MgmetaWarning):
+    """Duplicate study labels were made unique (``Shechter.1``, ``Shechter.2``), as metafor does."""

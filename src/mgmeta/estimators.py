@@ -39,6 +39,7 @@ from typing import Callable
 import numpy as np
 from scipy import stats
 
+from mgmeta.control import DEFAULT_CONTROL, Control
 from mgmeta.errors import ConvergenceError, DataError
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "q_statistic",
     "projection",
     "zeroin",
+    "se_tau2_fixed",
 ]
 
 THRESHOLD = 1e-5
@@ -308,12 +310,19 @@ def tau2_hs(yi, vi, mask, X=None) -> Tau2Estimate:
     return _closed(t, se)
 
 
-def tau2_sj(yi, vi, mask, X=None) -> Tau2Estimate:
-    """Sidik-Jonkman, starting from the (population) variance of the yi."""
-    k, p = _kp(mask, X)
+def _sj_start(yi, mask, control: Control | None = None):
+    k = mask.sum(-1).astype(float)
+    if control is not None and control.tau2_init is not None:
+        return np.full(np.shape(yi)[:-1], float(control.tau2_init))
     m = mask.astype(float)
     ybar = (m * yi).sum(-1) / k
-    t0 = (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+    return (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+
+
+def tau2_sj(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
+    """Sidik-Jonkman, starting from the (population) variance of the yi (or ``control.tau2_init``)."""
+    k, p = _kp(mask, X)
+    t0 = _sj_start(yi, mask, control)
     pr = projection(_weights(vi, t0, mask), yi, X)
     t = np.maximum(t0 * pr.rss() / (k - p), 0.0)
     v = np.where(mask, vi, 0.0)
@@ -336,9 +345,12 @@ def _loglik(yi, vi, mask, X, tau2, reml: bool) -> np.ndarray:
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * pr.rss()
 
 
-def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
+def _fisher_scoring(yi, vi, mask, X, kind: str, control: Control | None = None) -> Tau2Estimate:
+    ctl = DEFAULT_CONTROL if control is None else control
     k, p = _kp(mask, X)
     he, _, _ = _he_raw(yi, vi, mask, X)
+    if ctl.tau2_init is not None:
+        he = np.full(he.shape, float(ctl.tau2_init))
     shape = he.shape
     kk = yi.shape[-1]
     # Flatten the batch and iterate only over the fits that have not converged yet (their rows are
@@ -367,6 +379,7 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
             adj = (pr.ypp() - pr.trace()) / pr.quad()
         else:  # EB
             adj = (pr.rss() * kw / (kw - p) - kw) / w.sum(-1)
+        adj = adj * ctl.stepadj
         # step halving keeps tau2 >= 0; from tau2 = 0 metafor halves a negative step until it
         # underflows to zero, which is the same as not moving
         adj = np.where((t == 0) & (adj < 0), 0.0, adj)
@@ -377,9 +390,9 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
         new = t + adj
         change = np.abs(t - new)
         tau2[idx] = new
-        over = it[idx] > MAXITER
+        over = it[idx] > ctl.maxiter
         conv[idx[over]] = False
-        keep = ~over & (change > THRESHOLD)
+        keep = ~over & (change > ctl.threshold)
         if not keep.all():
             idx = idx[keep]
             y, v, m, kw = y[keep], v[keep], m[keep], kw[keep]
@@ -391,7 +404,7 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
         reml = kind == "REML"
         ll0 = _loglik(yi, vi, mask, X, np.zeros(tau2.shape), reml)
         ll = _loglik(yi, vi, mask, X, tau2, reml)
-        stuck = conv & (ll0 - ll > UNIROOT_TOL) & (tau2 > THRESHOLD)
+        stuck = conv & (ll0 - ll > ctl.tol) & (tau2 > ctl.threshold)
         tau2 = np.where(stuck, 0.0, tau2)
     tau2 = np.maximum(tau2, 0.0)
     w = _weights(vi, tau2, mask)
@@ -404,19 +417,19 @@ def _fisher_scoring(yi, vi, mask, X, kind: str) -> Tau2Estimate:
     return Tau2Estimate(tau2=tau2, se_tau2=se, iterations=it, converged=conv)
 
 
-def tau2_reml(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_reml(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Restricted maximum likelihood (Fisher scoring)."""
-    return _fisher_scoring(yi, vi, mask, X, "REML")
+    return _fisher_scoring(yi, vi, mask, X, "REML", control)
 
 
-def tau2_ml(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_ml(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Maximum likelihood (Fisher scoring)."""
-    return _fisher_scoring(yi, vi, mask, X, "ML")
+    return _fisher_scoring(yi, vi, mask, X, "ML", control)
 
 
-def tau2_eb(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_eb(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Empirical Bayes (Morris 1983), equivalent to PM at convergence."""
-    return _fisher_scoring(yi, vi, mask, X, "EB")
+    return _fisher_scoring(yi, vi, mask, X, "EB", control)
 
 
 def _mad(yi: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -426,8 +439,9 @@ def _mad(yi: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return 1.4826 * np.nanmedian(np.abs(y - med[..., None]), axis=-1)
 
 
-def tau2_pm(yi, vi, mask, X=None, target=None) -> Tau2Estimate:
+def tau2_pm(yi, vi, mask, X=None, control: Control | None = None, target=None) -> Tau2Estimate:
     """Paule-Mandel: the tau² at which the generalised Q equals k - p (or ``target``)."""
+    ctl = DEFAULT_CONTROL if control is None else control
     k, p = _kp(mask, X)
     if target is None:
         target = k - p
@@ -446,7 +460,7 @@ def tau2_pm(yi, vi, mask, X=None, target=None) -> Tau2Estimate:
     it = np.zeros(lower.shape, dtype=int)
     conv = ~too_high
     if need.any():
-        root, its, ok = zeroin(f, lower, upper, f_lo, f_hi)
+        root, its, ok = zeroin(f, lower, upper, f_lo, f_hi, tol=ctl.tol, maxiter=ctl.maxiter)
         tau2 = np.where(need, root, tau2)
         it = np.where(need, its, it)
         conv = conv & np.where(need, ok, True)
@@ -495,16 +509,19 @@ def tau2_genq(yi, vi, mask, X=None, weights=None) -> Tau2Estimate:
     return _closed(t, se)
 
 
-def tau2_pmm(yi, vi, mask, X=None) -> Tau2Estimate:
+def tau2_pmm(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Median-unbiased Paule-Mandel: generalised Q equal to the median of chi²(k - p)."""
     k, p = _kp(mask, X)
-    return tau2_pm(yi, vi, mask, X, target=stats.chi2.ppf(0.5, k - p))
+    return tau2_pm(yi, vi, mask, X, control=control, target=stats.chi2.ppf(0.5, k - p))
 
 
 def _iterate(step: Callable[[np.ndarray, np.ndarray], np.ndarray], start: np.ndarray,
-             active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fixed-point iteration as metafor's DLIT/SJIT loops: stop when the change is at most THRESHOLD;
-    more than MAXITER iterations is non-convergence. Returns (tau2, previous tau2, iterations, converged)."""
+             active: np.ndarray, control: Control | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed-point iteration as metafor's DLIT/SJIT loops: stop when the change is at most
+    ``control.threshold``; more than ``control.maxiter`` iterations is non-convergence.
+    Returns (tau2, previous tau2, iterations, converged)."""
+    ctl = DEFAULT_CONTROL if control is None else control
     tau2 = np.array(start, dtype=float, copy=True)
     prev = tau2.copy()
     it = np.zeros(tau2.shape, dtype=int)
@@ -516,38 +533,40 @@ def _iterate(step: Callable[[np.ndarray, np.ndarray], np.ndarray], start: np.nda
         prev = np.where(going, tau2, prev)
         change = np.abs(tau2 - new)
         tau2 = np.where(going, new, tau2)
-        over = going & (it > MAXITER)
+        over = going & (it > ctl.maxiter)
         conv &= ~over
-        going &= ~over & (change > THRESHOLD)
+        going &= ~over & (change > ctl.threshold)
     return tau2, prev, it, conv
 
 
-def tau2_dlit(yi, vi, mask, X=None) -> Tau2Estimate:
-    """Iterated DerSimonian-Laird: the DL step with weights 1/(vi + tau²) from tau² = 0 to a fixed point."""
+def tau2_dlit(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
+    """Iterated DerSimonian-Laird: the DL step with weights 1/(vi + tau²) from tau² = 0 (or
+    ``control.tau2_init``) to a fixed point."""
     k, p = _kp(mask, X)
 
     def step(t, going):
         pr = projection(_weights(vi, t, mask), yi, X)
         return np.maximum((pr.rss() - (k - p)) / pr.trace(), 0.0)
 
-    t, prev, it, conv = _iterate(step, np.zeros(np.shape(yi)[:-1]), np.ones(np.shape(yi)[:-1], bool))
+    shape = np.shape(yi)[:-1]
+    start = np.full(shape, 0.0 if control is None or control.tau2_init is None else float(control.tau2_init))
+    t, prev, it, conv = _iterate(step, start, np.ones(shape, bool), control)
     pr = projection(_weights(vi, prev, mask), yi, X)        # metafor's P is that of the last step's input
     trp = pr.trace()
     se = np.sqrt((2 * (k - p) + 4 * t * trp + 2 * t ** 2 * pr.quad()) / trp ** 2)
     return Tau2Estimate(tau2=np.maximum(t, 0.0), se_tau2=se, iterations=it, converged=conv)
 
 
-def tau2_sjit(yi, vi, mask, X=None) -> Tau2Estimate:
-    """Iterated Sidik-Jonkman: tau² <- tau² Q(tau²) / (k - p) from the variance of the yi to a fixed point."""
+def tau2_sjit(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
+    """Iterated Sidik-Jonkman: tau² <- tau² Q(tau²) / (k - p) from the variance of the yi (or
+    ``control.tau2_init``) to a fixed point."""
     k, p = _kp(mask, X)
-    m = mask.astype(float)
-    ybar = (m * yi).sum(-1) / k
-    t0 = (m * (yi - ybar[..., None]) ** 2).sum(-1) / k
+    t0 = _sj_start(yi, mask, control)
 
     def step(t, going):
         return t * q_statistic(yi, vi, t, mask, X) / (k - p)
 
-    t, _, it, conv = _iterate(step, t0, t0 > 0)
+    t, _, it, conv = _iterate(step, t0, t0 > 0, control)
     t = np.maximum(t, 0.0)
     w = _weights(vi, t, mask)
     se = np.sqrt(2 * k ** 2 / (k - p) / w.sum(-1) ** 2)
@@ -562,9 +581,13 @@ _ESTIMATORS: dict[str, Callable[..., Tau2Estimate]] = {
 }
 
 
+_CONTROLLED = ("ML", "REML", "EB", "PM", "SJ", "MP", "PMM", "SJIT", "DLIT")
+"""Estimators whose computation depends on :class:`~mgmeta.control.Control`."""
+
+
 def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray | None = None,
                   X: np.ndarray | None = None, *, raise_on_failure: bool = True,
-                  weights: np.ndarray | None = None) -> Tau2Estimate:
+                  control: Control | None = None, weights: np.ndarray | None = None) -> Tau2Estimate:
     """Estimate tau² by ``method`` for a batch of meta-analyses.
 
     Parameters
@@ -584,6 +607,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
         Raise :class:`~mgmeta.errors.ConvergenceError` when an iterative
         estimator does not converge (default); otherwise flag it in
         ``converged``.
+    control : Control, optional
+        Convergence settings (metafor's ``control``; default metafor's).
     weights : ndarray, shape (k,) or (..., k), optional
         The weights a_i of the GENQ estimator (other methods ignore them).
 
@@ -608,7 +633,8 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
         elif method == "GENQ":
             est = tau2_genq(yi, vi, mask, X, weights=weights)
         else:
-            est = _ESTIMATORS[method](yi, vi, mask, X)
+            est = (_ESTIMATORS[method](yi, vi, mask, X, control=control) if method in _CONTROLLED
+                   else _ESTIMATORS[method](yi, vi, mask, X))
     if single.any():
         est = Tau2Estimate(tau2=np.where(single, 0.0, est.tau2),
                            se_tau2=np.where(single, np.nan, est.se_tau2),
@@ -617,6 +643,60 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
     if raise_on_failure and not np.all(est.converged):
         kind = ("Fisher scoring" if method in ("ML", "REML", "EB") else
                 "the fixed-point iteration" if method in ("SJIT", "DLIT") else "the root finder")
+        ctl = DEFAULT_CONTROL if control is None else control
         raise ConvergenceError(f"tau² estimator {method}: {kind} did not converge within "
-                               f"{MAXITER} iterations (threshold {THRESHOLD:g}); try another method")
+                               f"{ctl.maxiter} iterations (threshold {ctl.threshold:g}); raise "
+                               "control={'maxiter': ...}, or try another method")
     return est
+
+
+def se_tau2_fixed(method: str, yi: np.ndarray, vi: np.ndarray, tau2: float, X: np.ndarray | None = None,
+                  control: Control | None = None, weights: np.ndarray | None = None) -> float:
+    """Standard error of tau² by ``method``'s formula, evaluated at a given (fixed) tau².
+
+    metafor reports it for ``rma(..., tau2 = value)``: the estimator's
+    standard-error formula with tau² set to the given value (NaN for EE/FE
+    and for k <= p). ``weights`` are the a_i of method "GENQ".
+    """
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    mask = np.ones(yi.shape, dtype=bool)
+    k, p = _kp(mask, X)
+    method = ALIASES.get(method, method)
+    if method in ("EE", "FE") or k <= p:
+        return float("nan")
+    t = max(float(tau2), 0.0)
+    v = vi
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if method == "HE":
+            pr = projection(mask.astype(float), yi, X)
+            se = np.sqrt((2 * pr.quad(v, v) + 4 * t * (pr.diag() * v).sum(-1) + 2 * t ** 2 * (k - p)) / (k - p) ** 2)
+        elif method in ("DL", "HS", "HSk"):
+            w = _weights(vi, 0.0, mask)
+            pr = projection(w, yi, X)
+            denom = pr.trace() if method == "DL" else w.sum(-1)
+            se = np.sqrt((2 * (k - p) + 4 * t * pr.trace() + 2 * t ** 2 * pr.quad()) / denom ** 2)
+            if method == "HSk":
+                se = k / (k - p) * se
+        elif method == "DLIT":
+            pr = projection(_weights(vi, t, mask), yi, X)
+            se = np.sqrt((2 * (k - p) + 4 * t * pr.trace() + 2 * t ** 2 * pr.quad()) / pr.trace() ** 2)
+        elif method == "GENQ":
+            if weights is None:
+                return float("nan")
+            pr = projection(np.asarray(weights, dtype=float), yi, X)
+            se = np.sqrt((2 * pr.quad(v, v) + 4 * t * pr.quad(1.0, v) + 2 * t ** 2 * pr.quad()) / pr.trace() ** 2)
+        elif method == "SJ":
+            t0 = _sj_start(yi, mask, control)
+            pr = projection(_weights(vi, t0, mask), yi, X)
+            se = np.sqrt(t0 ** 2 / (k - p) ** 2 * (2 * pr.quad(v, v) + 4 * t * pr.quad(1.0, v)
+                                                   + 2 * t ** 2 * pr.quad()))
+        elif method == "ML":
+            w = _weights(vi, t, mask)
+            se = np.sqrt(2 / (w ** 2).sum(-1))
+        elif method == "REML":
+            se = np.sqrt(2 / projection(_weights(vi, t, mask), yi, X).quad())
+        else:  # PM, EB, PMM, SJIT
+            w = _weights(vi, t, mask)
+            se = np.sqrt(2 * k ** 2 / (k - p) / w.sum(-1) ** 2)
+    return float(se)

@@ -1,8 +1,9 @@
 """Effect measures beyond two-group trials, and the ``vtype`` variance options, as metafor's ``escalc``.
 
-:func:`mgmeta.effect_sizes` hands every measure listed in :data:`MEASURES`, and
-any call with ``vtype=``, to :func:`compute`. Arrays in, the columns of the
-effect-size frame out; no I/O.
+:func:`mgmeta.effect_sizes` reads the arguments (``data=``, ``na_action=``,
+labels) and hands every measure listed in :data:`MEASURES` to :func:`compute`;
+``vtype=`` of its own measures goes to :func:`revise_vi`. Arrays in, the
+columns of the effect-size frame out; no I/O.
 
 Single groups
     proportions PR, PLN (log), PLO (logit), PAS (arcsine), PFT (Freeman-Tukey)
@@ -413,63 +414,3 @@ def revise_vi(measure: str, vtype: str, out: dict[str, Any], add: float) -> np.n
         return _wmean(s1 / m1, n1) ** 2 / n1 + _wmean(s2 / m2, n2) ** 2 / n2
     cv = (np.sum(n1 * s1 / m1) + np.sum(n2 * s2 / m2)) / np.sum(n1 + n2)   # AVHO
     return cv ** 2 * (1 / n1 + 1 / n2)
-
-
-def effect_sizes_more(measure: str, given: dict[str, Any], *, data: Any, labels: Any, add: float | None, to: str,
-                      drop00: bool, vtype: str | None, ci_level: float) -> Any:
-    """:func:`mgmeta.effect_sizes` for the measures of this module and for ``vtype=`` (internal)."""
-    import pandas as pd
-
-    from mgmeta._validation import as_vector, check_choice, check_lengths, resolve_column, resolve_labels
-    from mgmeta.effects import MEASURES as BASE_MEASURES
-    from mgmeta.effects import effect_sizes
-
-    check_choice(measure, BASE_MEASURES + MEASURES, "measure")
-    check_choice(to, ("only0", "all", "if0all", "none"), "to")
-    allowed = VTYPES.get(measure, ("LS",))
-    if vtype is None:
-        vtype = allowed[0]
-    check_choice(vtype, allowed, f"vtype for measure {measure!r}")
-    if add is None:
-        add = 0.0 if measure in NO_ADD_MEASURES else 0.5
-    try:
-        add = float(add)
-    except (TypeError, ValueError):
-        raise DataError(f"add must be a non-negative number, got {add!r}", field="add") from None
-    if not np.isfinite(add) or add < 0:
-        raise DataError(f"add must be a non-negative number, got {add!r}", field="add")
-    given = {n: v for n, v in given.items() if v is not None}
-
-    if measure in BASE_MEASURES:                  # metafor's other variance estimators of the core measures
-        frame = effect_sizes(measure, data=data, labels=labels, add=add, to=to, drop00=drop00,
-                             ci_level=ci_level, **given)
-        if vtype != "LS" and not {"yi", "estimate"} & set(given):
-            columns = {c: frame[c].to_numpy() for c in frame.columns}
-            vi = revise_vi(measure, vtype, columns, add)
-            frame["vi"] = vi
-            frame["sei"] = np.sqrt(vi)
-            bad = first_index(~frame["dropped"].to_numpy(bool) & ~(vi > 0))
-            if bad is not None:
-                raise study_error(list(frame["study"]), bad, "vi",
-                                  f"the sampling variance with vtype={vtype!r} is not positive ({vi[bad]:g})")
-        frame.attrs["vtype"] = vtype
-        return frame
-
-    if not given:
-        raise DataError("empty input: no data arguments were given")
-    if isinstance(labels, str) and data is not None:
-        labels = resolve_column(labels, data, "labels")
-    first = next(iter(given.items()))
-    k0 = len(np.atleast_1d(np.asarray(resolve_column(first[1], data, first[0]), dtype=object)))
-    lab = resolve_labels(labels, k0) if labels is not None else None
-    arrays = {n: as_vector(resolve_column(v, data, n), n, lab) for n, v in given.items()}
-    k = check_lengths(arrays)
-    out = compute(measure, arrays, add=add, to=to, drop00=drop00, vtype=vtype, lab=lab)
-    frame = pd.DataFrame({"study": lab if lab is not None else [str(i + 1) for i in range(k)]})
-    for name, arr in out.items():
-        frame[name] = arr
-    frame["sei"] = np.sqrt(frame["vi"].to_numpy())
-    cols = ["study", "yi", "vi", "sei"] + [c for c in frame.columns if c not in ("study", "yi", "vi", "sei")]
-    frame = frame[cols]
-    frame.attrs.update({"measure": measure, "add": add, "to": to, "drop00": bool(drop00), "vtype": vtype})
-    return frame

@@ -25,6 +25,7 @@ from mgmeta._validation import (
     effect_inputs,
     resolve_labels,
 )
+from mgmeta.control import DEFAULT_CONTROL, Control, check_control
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
 from mgmeta.estimators import (
     ALIASES,
@@ -34,6 +35,7 @@ from mgmeta.estimators import (
     estimate_tau2,
     projection,
     q_statistic,
+    se_tau2_fixed,
     zeroin,
 )
 
@@ -109,7 +111,8 @@ class FitArrays:
 def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: str = "z",
                level: float = 0.95, mask: np.ndarray | None = None, X: np.ndarray | None = None,
                tau2: np.ndarray | float | None = None, raise_on_failure: bool = True,
-               weights: np.ndarray | None = None, weighted: bool = True) -> FitArrays:
+               control: Control | None = None, weights: np.ndarray | None = None,
+               weighted: bool = True) -> FitArrays:
     """Fit a batch of (meta-regression) models; inputs are assumed valid.
 
     Parameters
@@ -122,6 +125,8 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
         Design matrix; None for intercept only.
     tau2 : float or ndarray, optional
         A fixed tau² (skips estimation), e.g. for profiles.
+    control : Control, optional
+        Convergence settings of the iterative estimators (metafor's defaults).
     weights : ndarray, shape (..., k), optional
         User weights a_i (metafor's ``weights``): beta = (X'AX)^-1 X'Ay with
         the sandwich variance (X'AX)^-1 X'A M A X (X'AX)^-1, M = diag(v_i + tau²);
@@ -148,7 +153,8 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
     p = 1 if X is None else X.shape[-1]
     k = mask.sum(-1)
     if tau2 is None:
-        est = estimate_tau2(method, y, v, mask, X, raise_on_failure=raise_on_failure, weights=weights)
+        est = estimate_tau2(method, y, v, mask, X, raise_on_failure=raise_on_failure, control=control,
+                            weights=weights)
     else:
         t = np.broadcast_to(np.asarray(tau2, dtype=float), k.shape)
         est = Tau2Estimate(t, np.full(k.shape, np.nan), np.zeros(k.shape, int), np.ones(k.shape, bool))
@@ -326,6 +332,11 @@ class MetaAnalysisResult:
         The software-convention profile the numbers follow (None: metafor's).
     tau2_fixed : bool
         True when tau² was given (``meta_analysis(tau2=...)``), not estimated.
+    control : Control
+        Convergence settings of the fit (metafor's ``control``), reused by
+        every follow-up that refits the model.
+    omitted : tuple of str
+        Studies left out for missing values (``na_action="omit"``).
     user_weights : ndarray or None
         The ``weights=`` the model was fitted with.
     weighted : bool
@@ -362,6 +373,9 @@ class MetaAnalysisResult:
     s2w: float = 1.0
     profile: Any = None
     tau2_fixed: bool = False
+    control: Control = field(default=DEFAULT_CONTROL, repr=False)
+    omitted: tuple[str, ...] = ()
+    na_action: str = "fail"
     user_weights: np.ndarray | None = field(default=None, repr=False)
     weighted: bool = True
 
@@ -384,31 +398,44 @@ class MetaAnalysisResult:
     def refit(self, **changes: Any) -> MetaAnalysisResult:
         """The same model with some arguments changed (``method``, ``test``, ``level``, ...)."""
         args = dict(method=self.method, test=self.test, level=self.level, labels=list(self.labels),
-                    measure=self.measure, profile=self.profile, weights=self.user_weights, weighted=self.weighted)
+                    measure=self.measure, profile=self.profile, control=self.control,
+                    na_action=self.na_action, weights=self.user_weights, weighted=self.weighted)
         args.update(changes)
-        if "yi" not in changes and "vi" not in changes and self.data is not None:
-            # refit from the effect-size frame, so that profiles can re-analyse the arm data
+        if "yi" not in changes and "vi" not in changes and self.data is not None and self.user_weights is None:
+            # refit from the effect-size frame, so that profiles can re-analyse the arm data (user weights are
+            # those of the studies in the fit, so such a fit is refitted from its yi and vi)
             args.pop("labels")
+            if args.get("profile") not in (None, "metafor"):
+                args.pop("control")
+                args.pop("na_action")
             return meta_analysis(self.data, **args)
         yi = args.pop("yi", self.yi)
         vi = args.pop("vi", self.vi)
+        if args.get("profile") not in (None, "metafor"):
+            args.pop("control")
+            args.pop("na_action")
         return meta_analysis(yi, vi, **args)
 
     # ---- follow-ups ---------------------------------------------------------
-    def heterogeneity_ci(self, level: float | None = None) -> HeterogeneityCI:
+    def heterogeneity_ci(self, level: float | None = None, control: Any = None) -> HeterogeneityCI:
         """Q-profile confidence intervals for tau², tau, I² and H².
 
         Parameters
         ----------
         level : float, optional
             Confidence level (default: the model's).
+        control : dict or Control, optional
+            Settings of the root finder (``tol``, ``maxiter``); default the
+            fit's ``control`` (metafor: ``confint(res, control=list(tol=...,
+            maxiter=...))``; its default ``maxiter`` there is 1000).
 
         Notes
         -----
         The bounds solve Q(tau²) = chi²_{k-1; 1-alpha/2} (lower) and
         Q(tau²) = chi²_{k-1; alpha/2} (upper), where Q(tau²) is the
         generalised Q statistic, searched on [0, max(100, 10 tau²)] with
-        Brent's method as in metafor; a bound below 0 is set to 0. The I² and
+        Brent's method as in metafor (tolerance ``control.tol``, at most
+        ``max(control.maxiter, 1000)`` iterations); a bound below 0 is set to 0. The I² and
         H² bounds follow from the tau² bounds and the typical within-study
         variance.
 
@@ -421,6 +448,7 @@ class MetaAnalysisResult:
         if self.k < 2:
             raise MgmetaError("heterogeneity_ci needs at least 2 studies")
         lev = self.level if level is None else check_level(level)
+        ctl = self.control if control is None else check_control(control)
         alpha = 1 - lev
         df = self.k - 1
         y = np.asarray(self.yi, float)
@@ -439,7 +467,7 @@ class MetaAnalysisResult:
         def root(target):
             f = qfun(None, target)
             r, _, ok = zeroin(f, np.array(t_min), np.array(t_max), np.array(q_min - target),
-                              np.array(q_max - target), tol=UNIROOT_TOL, maxiter=1000)
+                              np.array(q_max - target), tol=ctl.tol, maxiter=max(ctl.maxiter, 1000))
             if not ok:
                 raise MgmetaError("Q-profile search for the tau² interval did not converge")
             return float(r)
@@ -463,11 +491,20 @@ class MetaAnalysisResult:
             level=lev,
         )
 
-    def predict(self, level: float | None = None) -> pd.Series:
-        """Pooled estimate with confidence and prediction interval (metafor's ``predict``)."""
+    def predict(self, level: float | None = None, transf: Any = None, exp: bool = False) -> pd.Series:
+        """Pooled estimate with confidence and prediction interval (metafor's ``predict``).
+
+        ``transf`` (a function) or ``exp=True`` (ratio measures) back-transform
+        the estimate and the limits for display; ``se`` is then left out, as
+        metafor's ``predict(res, transf = exp)``.
+        """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.measure)
         res = self if level is None else self.refit(level=level)
-        return pd.Series({"estimate": res.estimate, "se": res.se, "ci_lower": res.ci_lower,
-                          "ci_upper": res.ci_upper, "pi_lower": res.pi_lower, "pi_upper": res.pi_upper})
+        row = pd.DataFrame([{"estimate": res.estimate, "se": res.se, "ci_lower": res.ci_lower,
+                             "ci_upper": res.ci_upper, "pi_lower": res.pi_lower, "pi_upper": res.pi_upper}],
+                           dtype=float)
+        return transform_frame(row, ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"), fn).iloc[0]
 
     def blup(self, level: float | None = None) -> pd.DataFrame:
         """Best linear unbiased predictions of the true effects (see :func:`mgmeta.fitstats.blup`)."""
@@ -484,20 +521,20 @@ class MetaAnalysisResult:
         from mgmeta.fitstats import fitstats
         return fitstats(self)
 
-    def leave_one_out(self) -> pd.DataFrame:
+    def leave_one_out(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
         """The model refitted without each study in turn (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import leave_one_out
-        return leave_one_out(self)
+        return leave_one_out(self, transf=transf, exp=exp)
 
     def influence(self) -> pd.DataFrame:
         """Case-deletion diagnostics (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import influence
         return influence(self)
 
-    def cumulative(self, order: Any = None) -> pd.DataFrame:
+    def cumulative(self, order: Any = None, transf: Any = None, exp: bool = False) -> pd.DataFrame:
         """Cumulative meta-analysis (see :mod:`mgmeta.analyses.sensitivity`)."""
         from mgmeta.analyses.sensitivity import cumulative
-        return cumulative(self, order=order)
+        return cumulative(self, order=order, transf=transf, exp=exp)
 
     def gosh(self, max_subsets: int | None = None, seed: int | None = None, **kwargs: Any) -> Any:
         """Fits to all (or a sample of) subsets of studies (see :mod:`mgmeta.analyses.gosh`)."""
@@ -580,6 +617,8 @@ class MetaAnalysisResult:
         if self.user_weights is not None or not self.weighted:
             out += ["Weights: " + ("user weights (sandwich standard error)" if self.weighted else
                                    "unweighted estimation (equal weights; sandwich standard error)")]
+        if self.omitted:
+            out += ["", f"Omitted for missing values: {', '.join(self.omitted)}"]
         return "\n".join(out) + "\n"
 
     def _repr_html_(self) -> str:
@@ -598,37 +637,75 @@ class MetaAnalysisResult:
 # public entry point
 # --------------------------------------------------------------------------
 
-def _from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], str | None, pd.DataFrame]:
+def frame_labels(frame: pd.DataFrame) -> list[str] | None:
+    """Study labels of an effect-size frame: its label column (``attrs["labels"]``, else ``study``)."""
+    col = frame.attrs.get("labels", "study")
+    if col is None or col not in frame.columns:
+        col = "study" if "study" in frame.columns and frame.attrs.get("labels", "study") is not None else None
+    if col is None:
+        return None
+    from mgmeta._inputs import clean_labels
+    return clean_labels(frame[col], len(frame), stacklevel=5)
+
+
+def _from_frame(frame: pd.DataFrame, na_action: str = "fail", labels: Any = None,
+                extra: dict[str, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, list[str], str | None, pd.DataFrame, tuple[str, ...],
+                           dict[str, np.ndarray]]:
+    """yi, vi, labels, measure, a copy of the frame, the omitted studies and ``extra`` (further arguments
+    aligned to the frame's rows, e.g. user weights) of the studies in the fit."""
+    from mgmeta._inputs import clean_labels, omit_missing
     for col in ("yi", "vi"):
         if col not in frame.columns:
             raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()", field=col)
+    if labels is not None:
+        if isinstance(labels, str):
+            if labels not in frame.columns:
+                raise DataError(f"labels={labels!r} names no column of the data", field="labels")
+            labels = frame[labels]
+        lab_all = clean_labels(labels, len(frame), stacklevel=5)
+    else:
+        lab_all = frame_labels(frame)
+    names = lab_all if lab_all is not None else [str(i + 1) for i in range(len(frame))]
     keep = np.ones(len(frame), dtype=bool)
     if "dropped" in frame.columns:
         keep = ~frame["dropped"].to_numpy(dtype=bool)
         if not keep.all():
-            names = ", ".join(map(str, frame.loc[~keep, "study"] if "study" in frame.columns
-                                  else np.flatnonzero(~keep)))
+            dropped = ", ".join(n for n, k_ in zip(names, keep) if not k_)
             warnings.warn(f"{(~keep).sum()} stud{'y' if (~keep).sum() == 1 else 'ies'} without an effect size "
-                          f"omitted from the model: {names}", MgmetaWarning, stacklevel=3)
-    sub = frame.loc[keep]
-    labels = [str(x) for x in sub["study"]] if "study" in sub.columns else [str(i) for i in np.flatnonzero(keep)]
+                          f"omitted from the model: {dropped}", MgmetaWarning, stacklevel=3)
+    sub_names = [n for n, k_ in zip(names, keep) if k_]
+    y = frame["yi"].to_numpy()[keep]
+    v = frame["vi"].to_numpy()[keep]
+    more = {n: np.asarray(a)[keep] for n, a in (extra or {}).items()}
+    ok, omitted = omit_missing({"yi": y, "vi": v, **more}, na_action, sub_names if lab_all is not None else None,
+                               int(keep.sum()), stacklevel=4)
+    if lab_all is None:
+        omitted = tuple(str(int(np.flatnonzero(keep)[i]) + 1) for i in np.flatnonzero(~ok))
+    rows = np.flatnonzero(keep)[ok]
+    labels_out = [names[i] for i in rows]
     measure = frame.attrs.get("measure")
-    return sub["yi"].to_numpy(dtype=float, copy=True), sub["vi"].to_numpy(dtype=float, copy=True), \
-        labels, measure, frame.copy()
+    yv = frame["yi"].to_numpy()[rows]
+    vv = frame["vi"].to_numpy()[rows]
+    from mgmeta._validation import as_vector
+    return as_vector(yv, "yi", labels_out), as_vector(vv, "vi", labels_out), labels_out, measure, frame.copy(), \
+        omitted, {n: np.asarray(a)[rows] for n, a in (extra or {}).items()}
 
 
-def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = "z", level: float = 0.95,
+def meta_analysis(yi: Any = None, vi: Any = None, *, method: str = "REML", test: str = "z", level: float = 0.95,
                   labels: Any = None, sei: Any = None, measure: str | None = None,
-                  profile: str | None = None, tau2: float | None = None,
-                  weights: Any = None, weighted: bool = True) -> MetaAnalysisResult:
+                  profile: str | None = None, tau2: float | None = None, data: pd.DataFrame | None = None,
+                  na_action: str = "fail", control: Any = None, weights: Any = None,
+                  weighted: bool = True) -> MetaAnalysisResult:
     """Fit a fixed- or random-effects model, as metafor's ``rma(yi, vi)``.
 
     Parameters
     ----------
-    yi : array_like, shape (k,), or DataFrame
-        Effect sizes on the analysis scale, or the frame returned by
-        :func:`mgmeta.effect_sizes` (then ``vi`` is taken from it and the fit
-        remembers the measure, the study labels and the arm data).
+    yi : array_like, shape (k,), str, or DataFrame
+        Effect sizes on the analysis scale (a column name of ``data``), or the
+        frame returned by :func:`mgmeta.effect_sizes` (then ``vi`` is taken
+        from it and the fit remembers the measure, the study labels and the
+        arm data). Omitted with ``data``: ``data`` is that frame.
     vi : array_like, shape (k,)
         Sampling variances (> 0). Give ``sei`` instead for standard errors.
     method : {"REML", "EE", "FE", "DL", "ML", "PM", "HE", "SJ", "HS", "EB", "HSk", "GENQ", "PMM", "SJIT", "DLIT", "CE", "MP"}
@@ -650,9 +727,23 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         A named software convention (see :func:`mgmeta.profiles`); default
         metafor's.
     tau2 : float, optional
-        Fix tau² at this value instead of estimating it.
-    weights : array_like, shape (k,), optional
-        User weights (non-negative, not all 0), as metafor's ``weights``: the
+        Fix tau² at this value instead of estimating it (``se_tau2`` is then
+        the estimator's standard-error formula at that value, as metafor).
+    data : DataFrame, optional
+        metafor's ``data=``: string arguments name its columns, Series are
+        matched to its rows by index (never by position).
+    na_action : {"fail", "omit"}
+        A study with a missing ``yi``/``vi`` (or weight) raises (default), or
+        is left out with an :class:`~mgmeta.errors.OmittedStudiesWarning`
+        ("omit"; the result lists them in ``omitted``).
+    control : dict, optional
+        Convergence settings with metafor's names: ``threshold``, ``tol``,
+        ``maxiter``, ``stepadj``, ``tau2_init`` (see
+        :class:`mgmeta.control.Control`). Kept by the fit for every follow-up.
+    weights : array_like, shape (k,), str or float, optional
+        User weights (non-negative, not all 0; a column name of ``data`` or
+        of the effect-size frame, a Series matched by index, or one value
+        for every study), as metafor's ``weights``: the
         estimate is sum a_i y_i / sum a_i with variance
         sum a_i² (v_i + tau²) / (sum a_i)²; tau² is estimated as usual (with
         the weights for "GENQ", which needs them). ``res.weights`` are their
@@ -696,11 +787,31 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
     >>> round(res.estimate, 4), round(res.tau2, 4)
     (-1.422, 0.0)
     """
+    from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
+
+    na_action = check_na_action(na_action)
+    ctl = check_control(control)
+    check_data(data)
+    if yi is None:
+        if data is None:
+            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
+                            field="yi")
+        if vi is not None or sei is not None:
+            raise DataError("give yi together with vi/sei (column names of data)", field="yi")
+        yi = data
+        data = None
+    if measure is not None:
+        from mgmeta.effects import MEASURES
+        from mgmeta.measures import MEASURES as MORE_MEASURES
+        check_choice(measure, MEASURES + MORE_MEASURES, "measure")
     if profile is not None and profile != "metafor":
         if weights is not None or weighted is not True:
             raise DataError("software profiles use their own weights; weights= and weighted=False are for "
                             "metafor's conventions only", field="weights")
         from mgmeta.profiles import apply_profile
+        if not isinstance(yi, pd.DataFrame):
+            g = gather({"yi": yi, "vi": vi, "sei": sei, "labels": labels}, data)
+            yi, vi, sei, labels = (g.columns.get(n) for n in ("yi", "vi", "sei", "labels"))
         return apply_profile(profile, yi, vi, method=method, test=test, level=level, labels=labels,
                              sei=sei, measure=measure, tau2=tau2)
     check_choice(method, ALL_METHODS, "method")
@@ -708,20 +819,42 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
     check_choice(test, ALL_TESTS, "test")
     level = check_level(level)
     frame = None
+    omitted: tuple[str, ...] = ()
+    # one weight for every study (metafor accepts it) is not a column: it is checked by _check_weights
+    w_scalar = (weights is not None and not isinstance(weights, (str, pd.Series, pd.Index, pd.DataFrame))
+                and np.ndim(weights) == 0)
+    w_arg = None if weights is None or w_scalar else weights
+    w_used: Any = weights if w_scalar else None
     if isinstance(yi, pd.DataFrame):
         if vi is not None or sei is not None:
             raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
-        yi_arr, vi_arr, frame_labels, frame_measure, frame = _from_frame(yi)
-        labels = frame_labels if labels is None else labels
+        # weights= names a column of the frame, or is matched to its rows (by index for a Series)
+        extra = gather({"weights": w_arg}, yi).columns if w_arg is not None else {}
+        yi_arr, vi_arr, lab_frame, frame_measure, frame, omitted, used = _from_frame(yi, na_action, labels,
+                                                                                    extra)
+        if w_arg is not None:
+            w_used = used["weights"]
+        labels = lab_frame
         measure = measure or frame_measure
         if len(yi_arr) == 0:
             raise DataError("empty input: no study has an effect size")
     else:
-        yi_arr, vi_arr, _ = effect_inputs(yi, vi, sei, labels)
+        g = gather({"yi": yi, "vi": vi, "sei": sei, "labels": labels, "weights": w_arg}, data)
+        lab_raw = g.columns.pop("labels", None)
+        if g.k == 0:
+            raise DataError("empty input: yi contains no studies", field="yi")
+        labels = resolve_labels(lab_raw, g.k) if lab_raw is not None else None
+        keep, omitted = omit_missing(g.columns, na_action, labels, g.k)
+        if labels is not None:
+            labels = [x for x, k_ in zip(labels, keep) if k_]
+        cols = {n: a[keep] for n, a in g.columns.items()}
+        yi_arr, vi_arr, _ = effect_inputs(cols.get("yi"), cols.get("vi"), cols.get("sei"), labels)
+        if w_arg is not None:
+            w_used = cols["weights"]
     lab = resolve_labels(labels, len(yi_arr)) if labels is not None else None
     k = check_lengths({"yi": yi_arr, "vi": vi_arr})
     check_positive(vi_arr, "vi", lab)
-    user_w = _check_weights(weights, weighted, method, k, lab)
+    user_w = _check_weights(w_used, weighted, method, k, lab)
     if test in T_TESTS and k < 2:
         warnings.warn(f"test={test!r} needs at least 2 studies (t with k - 1 df); using the z test, as metafor",
                       MgmetaWarning, stacklevel=2)
@@ -736,20 +869,28 @@ def meta_analysis(yi: Any, vi: Any = None, *, method: str = "REML", test: str = 
         tau2 = float(tau2)
         if not np.isfinite(tau2) or tau2 < 0:
             raise DataError(f"tau2 must be a finite non-negative number, got {tau2!r}", field="tau2")
-    fa = fit_arrays(yi_arr, vi_arr, method=method, test=test, level=level, tau2=tau2, weights=user_w,
+    fa = fit_arrays(yi_arr, vi_arr, method=method, test=test, level=level, tau2=tau2, control=ctl, weights=user_w,
                     weighted=bool(weighted))
     random = method not in ("EE", "FE")
     labels_t = tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k))
+    if random and k > 1 and tau2 is None:
+        se_t2: float | None = float(fa.se_tau2)
+    elif random and k > 1:
+        assert tau2 is not None
+        se_t2 = se_tau2_fixed(method, yi_arr, vi_arr, tau2, control=ctl, weights=user_w)   # as metafor
+    else:
+        se_t2 = None
     return MetaAnalysisResult(
         estimate=float(fa.beta[0]), se=float(fa.se[0]), statistic=float(fa.statistic[0]),
         pvalue=float(fa.pvalue[0]), ci_lower=float(fa.ci_lower[0]), ci_upper=float(fa.ci_upper[0]),
         pi_lower=float(fa.pi_lower) if random else None, pi_upper=float(fa.pi_upper) if random else None,
-        tau2=float(fa.tau2), se_tau2=float(fa.se_tau2) if random and k > 1 and tau2 is None else None,
+        tau2=float(fa.tau2), se_tau2=se_t2,
         i2=float(fa.i2), h2=float(fa.h2), q=float(fa.q), q_pvalue=float(fa.q_pvalue), k=int(k),
         method=method, test=test, level=level, df=int(k - 1) if test in T_TESTS else None,
         weights=np.asarray(fa.weights, float), yi=yi_arr.copy(), vi=vi_arr.copy(), labels=labels_t,
         measure=measure, data=frame, iterations=int(fa.iterations), vt=float(fa.vt), s2w=float(fa.s2w),
-        tau2_fixed=tau2 is not None, user_weights=user_w, weighted=bool(weighted),
+        tau2_fixed=tau2 is not None, control=ctl, omitted=omitted, na_action=na_action,
+        user_weights=user_w, weighted=bool(weighted),
     )
 
 

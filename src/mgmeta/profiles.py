@@ -748,6 +748,7 @@ def apply_profile(profile: str | Profile, yi: Any, vi: Any = None, *, method: st
                       f"{', '.join(prof.tau2_methods)}, not {method}; using {prof.tau2_method}",
                       MgmetaWarning, stacklevel=3)
         est_method = prof.tau2_method
+    common["method"] = est_method          # the estimator actually used names the fit (header, .method)
     ci = prof.ci_method
     if test == "knha" and ci == "z":
         if "hksj" in prof.ci_methods:

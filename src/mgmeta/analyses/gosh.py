@@ -227,7 +227,7 @@ def _gosh_kernel(payload: dict[str, Any], chunk: Chunk) -> dict[str, np.ndarray]
     shape = mask.shape
     fa = fit_arrays(np.broadcast_to(payload["yi"], shape), np.broadcast_to(payload["vi"], shape),
                     method=payload["method"], test="z", level=0.95, mask=mask, tau2=payload["tau2"],
-                    raise_on_failure=False)
+                    raise_on_failure=False, control=payload.get("control"))
     ok = fa.converged
     nan = np.nan
     return {
@@ -392,7 +392,8 @@ def gosh(res: Any, max_subsets: int | None = None, seed: SeedLike = None, *, chu
         warnings.warn(f"GOSH of {n:,} subsets will hold about {result_bytes / 2 ** 30:.1f} GiB of results; "
                       f"lower max_subsets to sample fewer", MgmetaWarning, stacklevel=2)
     size = chunk_size_for(k) if chunk_size is None else check_chunk_size(chunk_size)
-    payload = {"yi": yi.copy(), "vi": vi.copy(), "k": k, "method": method, "tau2": _fixed_tau2(res)}
+    payload = {"yi": yi.copy(), "vi": vi.copy(), "k": k, "method": method, "tau2": _fixed_tau2(res),
+               "control": getattr(res, "control", None)}
     out = run_chunks(_gosh_kernel, payload, n, chunk_size=size, items=items, progress=progress, client=client,
                      n_jobs=n_jobs, desc="GOSH", unit="fit")
     membership = out.pop("membership")

@@ -42,9 +42,12 @@ from mgmeta._validation import (
     check_choice,
     check_level,
     effect_inputs,
+    resolve_labels,
 )
+from mgmeta._inputs import check_data, check_na_action, gather, missing_mask, omit_missing
+from mgmeta.control import DEFAULT_CONTROL, Control, check_control
 from mgmeta.errors import DataError, MgmetaWarning
-from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS
+from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS, se_tau2_fixed
 from mgmeta.models import TESTS, MetaAnalysisResult, check_standard_fit, fit_arrays
 
 __all__ = [
@@ -101,7 +104,9 @@ def design_matrix(mods: Any, k: int, *, intercept: bool = True,
     categorical, object/string or bool) become indicator columns
     ``name[level]`` for every level but the first (the reference: the first
     category of a pandas categorical, else the smallest value, as R's
-    ``factor()``). The intercept, when included, comes first.
+    ``factor()``); without an intercept the first categorical column gets
+    an indicator for every level, as R's ``~ factor(x) - 1``. The
+    intercept, when included, comes first.
 
     Raises
     ------
@@ -118,6 +123,7 @@ def design_matrix(mods: Any, k: int, *, intercept: bool = True,
     names: list[str] = ["intrcpt"] if intercept else []
     blocks: list[np.ndarray] = [np.ones((k, 1))] if intercept else []
     seen: set[str] = set()
+    full_coding = not intercept     # R: without an intercept the first factor gets a column per level
     for name, s in cols:
         if name in seen:
             raise DataError(f"moderator name {name!r} is used twice", field="mods")
@@ -144,9 +150,10 @@ def design_matrix(mods: Any, k: int, *, intercept: bool = True,
             if len(levels) < 2:
                 raise DataError(f"moderator {name!r} has a single level ({levels[0]!r}) in every study; it "
                                 "cannot be estimated", field=name)
-            for lev in levels[1:]:
+            for lev in (levels if full_coding else levels[1:]):
                 blocks.append(np.array([v == lev for v in values], dtype=float)[:, None])
                 names.append(f"{name}[{lev}]")
+            full_coding = False
         else:
             try:
                 x = as_vector(s.to_numpy(), name, labels)
@@ -272,6 +279,12 @@ class MetaRegressionResult:
         The tau² given by the user (not estimated).
     btt : tuple of int
         Positions of the coefficients in the QM test.
+    control : Control
+        Convergence settings (metafor's ``control``), reused by follow-ups.
+    omitted : tuple of str
+        Studies left out for missing values (``na_action="omit"``).
+    formula : str or None
+        The moderator formula, when given as one.
     """
 
     coef: np.ndarray
@@ -307,6 +320,9 @@ class MetaRegressionResult:
     btt: tuple[int, ...] = ()
     measure: str | None = None
     iterations: int = 0
+    control: Control = field(default=DEFAULT_CONTROL, repr=False)
+    omitted: tuple[str, ...] = ()
+    formula: str | None = None
 
     @property
     def random(self) -> bool:
@@ -328,30 +344,41 @@ class MetaRegressionResult:
         """Fitted values X b."""
         return self.X @ self.coef
 
-    def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, level: float | None = None, transf: Any = None,
+                exp: bool = False) -> pd.DataFrame:
         """Predicted (average) effects with confidence and prediction intervals, as metafor's ``predict()``.
 
         Parameters
         ----------
-        newmods : array_like, shape (m, p - 1) or (m, p), optional
+        newmods : array_like, shape (m, p - 1) or (m, p), or (m,), optional
             Rows of moderator values (without the intercept column when the
-            model has one; indicator columns as in :attr:`names`). Default:
+            model has one; indicator columns as in :attr:`names`); for a model
+            with one moderator a 1-D sequence gives one prediction per value
+            (metafor's ``predict(res, newmods = c(10, 30, 50))``). Default:
             the fitted values of the studies.
         level : float, optional
             Default: the model's.
+        transf : callable, optional
+            Applied to ``pred`` and the interval limits for display (``se``
+            is then left out), as metafor's ``predict(res, transf = exp)``.
+        exp : bool
+            Shorthand for ``transf=numpy.exp`` (ratio measures only).
 
         Returns
         -------
         DataFrame
             ``pred se ci_lower ci_upper pi_lower pi_upper``.
         """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.measure)
         lev = self.level if level is None else float(level)
         if newmods is None:
             Xn = self.X
         else:
-            Xn = np.atleast_2d(np.asarray(newmods, float))
-            if self.p == 1 and Xn.shape[0] == 1 and Xn.shape[1] != 1:
-                Xn = Xn.T
+            Xn = np.atleast_2d(np.asarray(newmods, dtype=float))
+            n_mods = self.p - 1 if self.intercept else self.p
+            if np.ndim(newmods) == 1 and n_mods == 1:
+                Xn = Xn.T               # one moderator: a 1-D sequence is one value per prediction
             if self.intercept and Xn.shape[1] == self.p - 1:
                 Xn = np.hstack([np.ones((Xn.shape[0], 1)), Xn])
             if Xn.shape[1] != self.p:
@@ -364,8 +391,9 @@ class MetaRegressionResult:
         else:
             crit = stats.norm.isf((1 - lev) / 2)
         half = crit * np.sqrt(se ** 2 + self.tau2)
-        return pd.DataFrame({"pred": pred, "se": se, "ci_lower": pred - crit * se, "ci_upper": pred + crit * se,
-                             "pi_lower": pred - half, "pi_upper": pred + half})
+        out = pd.DataFrame({"pred": pred, "se": se, "ci_lower": pred - crit * se, "ci_upper": pred + crit * se,
+                            "pi_lower": pred - half, "pi_upper": pred + half})
+        return transform_frame(out, ("pred", "ci_lower", "ci_upper", "pi_lower", "pi_upper"), fn)
 
     def permutation_test(self, n: int = 1000, seed: int | None = None,
                          exact: bool | None = None) -> PermutationTestResult:
@@ -381,11 +409,19 @@ class MetaRegressionResult:
         return influence(self)
 
     # ---- presentation -------------------------------------------------------
-    def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient (index: names); columns ``estimate se statistic pvalue ci_lower ci_upper``."""
-        return pd.DataFrame({"estimate": self.coef, "se": self.se, "statistic": self.statistic,
-                             "pvalue": self.pvalue, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper},
-                            index=pd.Index(list(self.names), name="term"))
+    def to_frame(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
+        """One row per coefficient (index: names); columns ``estimate se statistic pvalue ci_lower ci_upper``.
+
+        ``transf`` (a function) or ``exp=True`` (ratio measures: ratios of
+        odds/risk ratios per unit) transform ``estimate`` and the limits for
+        display; ``se`` is then left out.
+        """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.measure)
+        out = pd.DataFrame({"estimate": self.coef, "se": self.se, "statistic": self.statistic,
+                            "pvalue": self.pvalue, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper},
+                           index=pd.Index(list(self.names), name="term"))
+        return transform_frame(out, ("estimate", "ci_lower", "ci_upper"), fn)
 
     def summary_frame(self) -> pd.DataFrame:
         """One row of model-level statistics (``k p tau2 se_tau2 i2 h2 r2 qe qe_pvalue qm qm_df qm_pvalue df``)."""
@@ -437,12 +473,32 @@ class MetaRegressionResult:
             out.append(f"QM(df = {self.qm_df}) = {self.qm:.4f}, p-val = {fmt.format_pvalue(self.qm_pvalue)}")
         return out
 
-    def __str__(self) -> str:
+    def summary(self, transf: Any = None, exp: bool = False) -> str:
+        """The printout, with a table of transformed coefficients when ``transf`` or ``exp=True`` is given.
+
+        ``str(res)`` is ``res.summary()``; for ratio measures it adds the
+        exponentiated coefficients.
+        """
+        from mgmeta._transf import resolve_transf
+        fn = resolve_transf(transf, exp, self.measure)
         head, rows = self._coef_table()
         out = [self._header(), ""] + self._lines() + ["", "Model Results:", "", fmt.text_table(head, rows)]
+        if fn is not None:
+            frame = self.to_frame(transf=fn)
+            label = "exp" if fn is np.exp else getattr(fn, "__name__", "transf")
+            rows_t = [[name, fmt.format_number(r.estimate), fmt.format_number(r.ci_lower),
+                       fmt.format_number(r.ci_upper)] for name, r in frame.iterrows()]
+            out += ["", f"Transformed coefficients ({label}):", "",
+                    fmt.text_table(["", "estimate", "ci.lb", "ci.ub"], rows_t)]
         if self.test == "knha":
             out += ["", "Test: Hartung-Knapp-Sidik-Jonkman (t and F distributions)"]
+        if self.omitted:
+            out += ["", f"Omitted for missing values: {', '.join(self.omitted)}"]
         return "\n".join(out) + "\n"
+
+    def __str__(self) -> str:
+        from mgmeta._transf import RATIO
+        return self.summary(exp=self.measure in RATIO)
 
     def _repr_html_(self) -> str:
         head, rows = self._coef_table()
@@ -493,8 +549,9 @@ def _prepare(yi: Any, vi: Any, sei: Any, labels: Any) -> tuple[np.ndarray, np.nd
         keep = ~frame["dropped"].to_numpy(dtype=bool) if "dropped" in frame.columns else \
             np.ones(len(frame), bool)
         frame = frame.loc[keep]
-        if labels is None and "study" in frame.columns:
-            labels = [str(s) for s in frame["study"]]
+        if labels is None:
+            from mgmeta.models import frame_labels
+            labels = frame_labels(frame)
         measure = yi.attrs.get("measure")
         yi, vi = frame["yi"].to_numpy(dtype=float), frame["vi"].to_numpy(dtype=float)
     y, v, lab = effect_inputs(yi, vi, sei, labels)
@@ -503,7 +560,8 @@ def _prepare(yi: Any, vi: Any, sei: Any, labels: Any) -> tuple[np.ndarray, np.nd
 
 def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[str], *, method: str, test: str,
                    level: float, labels: tuple[str, ...], intercept: bool, tau2: float | None = None,
-                   measure: str | None = None, r2: bool = True) -> MetaRegressionResult:
+                   measure: str | None = None, r2: bool = True, control: Control | None = None,
+                   omitted: tuple[str, ...] = (), formula: str | None = None) -> MetaRegressionResult:
     """Fit a meta-regression on a checked design matrix (internal; see :func:`meta_regression`)."""
     k, p = X.shape
     random = method not in ("EE", "FE")
@@ -514,7 +572,8 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
                         f"({', '.join(names)}); need at least {need}", field="mods")
     if test == "knha" and k <= p:
         raise DataError(f"test='knha' needs more studies ({k}) than coefficients ({p})", field="test")
-    fa = fit_arrays(yi, vi, method=method, test=test, level=level, X=X, tau2=tau2)
+    ctl = DEFAULT_CONTROL if control is None else control
+    fa = fit_arrays(yi, vi, method=method, test=test, level=level, X=X, tau2=tau2, control=ctl)
     btt = list(range(1, p)) if intercept and p > 1 else list(range(p))
     m = len(btt)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -528,7 +587,7 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
     r2_val: float | None = None
     if r2 and intercept and p > 1:
         if random:
-            f0 = fit_arrays(yi, vi, method=method, test=test, level=level, raise_on_failure=False)
+            f0 = fit_arrays(yi, vi, method=method, test=test, level=level, raise_on_failure=False, control=ctl)
             if not bool(f0.converged):
                 warnings.warn("R² not available: the intercept-only model did not converge", MgmetaWarning,
                               stacklevel=3)
@@ -537,7 +596,13 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
                 r2_val = 0.0 if t0 == 0 else max(0.0, 100 * (t0 - float(fa.tau2)) / t0)
         else:
             r2_val = 0.0 if np.var(yi) == 0 else max(0.0, 100 * _weighted_adj_r2(yi, vi, X))
-    se_tau2 = float(fa.se_tau2) if random and tau2 is None else None
+    if random and tau2 is None:
+        se_tau2: float | None = float(fa.se_tau2)
+    elif random:
+        assert tau2 is not None
+        se_tau2 = se_tau2_fixed(method, yi, vi, tau2, X, control=ctl)      # as metafor
+    else:
+        se_tau2 = None
     return MetaRegressionResult(
         coef=np.asarray(fa.beta, float), se=np.asarray(fa.se, float), statistic=np.asarray(fa.statistic, float),
         pvalue=np.asarray(fa.pvalue, float), ci_lower=np.asarray(fa.ci_lower, float),
@@ -545,12 +610,14 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
         qm_pvalue=qm_p, qm_df=m, df=df if test == "knha" else None, qe=float(fa.q), qe_pvalue=float(fa.q_pvalue),
         tau2=float(fa.tau2), se_tau2=se_tau2, i2=float(fa.i2), h2=float(fa.h2), r2=r2_val, k=k, p=p,
         method=method, test=test, level=level, yi=yi.copy(), vi=vi.copy(), X=X.copy(), labels=tuple(labels),
-        intercept=intercept, tau2_fixed=tau2, btt=tuple(btt), measure=measure, iterations=int(fa.iterations))
+        intercept=intercept, tau2_fixed=tau2, btt=tuple(btt), measure=measure, iterations=int(fa.iterations),
+        control=ctl, omitted=tuple(omitted), formula=formula)
 
 
-def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = "REML", test: str = "z",
+def meta_regression(yi: Any = None, vi: Any = None, mods: Any = None, *, method: str = "REML", test: str = "z",
                     level: float = 0.95, labels: Any = None, sei: Any = None, intercept: bool = True,
-                    data: pd.DataFrame | None = None, tau2: float | None = None) -> MetaRegressionResult:
+                    data: pd.DataFrame | None = None, tau2: float | None = None, na_action: str = "fail",
+                    control: Any = None) -> MetaRegressionResult:
     """Meta-regression: a mixed-effects model with moderators, as metafor's ``rma(yi, vi, mods = ...)``.
 
     Parameters
@@ -560,8 +627,12 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
         :func:`mgmeta.effect_sizes` (then ``vi`` is taken from it).
     vi : array_like, shape (k,)
         Sampling variances (or give ``sei``).
-    mods : DataFrame, mapping, Series or array_like
-        The moderators, one row per study: a DataFrame or a mapping
+    mods : str (formula), DataFrame, mapping, Series or array_like
+        The moderators, one row per study: a formula such as
+        ``"~ ablat + year"``, ``"~ factor(alloc) - 1"`` or ``"~ ablat * year"``
+        evaluated on ``data`` (or on the effect-size frame), with metafor's
+        coefficient names (``intrcpt``, ``factor(alloc)random``; see
+        :mod:`mgmeta.formula`); or a DataFrame or a mapping
         ``{name: values}`` (columns in that order), a Series or a 1-D array
         (one moderator), a 2-D array (columns ``mod1, mod2, ...``), or a
         string / list of strings naming columns of ``data`` (or of the
@@ -583,9 +654,16 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
     intercept : bool
         Add an intercept (default). Without it, QM tests every coefficient.
     data : DataFrame, optional
-        Where string arguments name columns.
+        Where string arguments and formulas name columns; Series arguments
+        are matched to its rows by index.
     tau2 : float, optional
         Fix the residual tau² instead of estimating it.
+    na_action : {"fail", "omit"}
+        A study with a missing value (yi, vi or a moderator) raises, or is
+        left out with a warning ("omit"; listed in ``omitted``).
+    control : dict, optional
+        Convergence settings (``threshold``, ``tol``, ``maxiter``,
+        ``stepadj``, ``tau2_init``), as metafor's ``control``.
 
     Returns
     -------
@@ -630,41 +708,133 @@ def meta_regression(yi: Any, vi: Any = None, mods: Any = None, *, method: str = 
     >>> round(float(fit.coef[1]), 3)
     -0.029
     """
+    from mgmeta.formula import formula_design, formula_missing, is_formula
+
     check_choice(method, METHODS + tuple(m for m in MORE_METHODS if m != "GENQ") + tuple(ALIASES), "method")
     method = ALIASES.get(method, method)
     check_choice(test, TESTS, "test")
     lev = check_level(level)
-    if data is not None:
-        if isinstance(yi, str):
-            yi = _col(data, yi, "yi")
-        if isinstance(vi, str):
-            vi = _col(data, vi, "vi")
-        if isinstance(sei, str):
-            sei = _col(data, sei, "sei")
-        if isinstance(labels, str):
-            labels = _col(data, labels, "labels")
-    frame_src = yi if isinstance(yi, pd.DataFrame) else None
-    y, v, lab, measure, frame = _prepare(yi, vi, sei, labels)
+    na_action = check_na_action(na_action)
+    ctl = check_control(control)
+    check_data(data)
     if mods is None:
         raise DataError("give the moderators in mods (for an intercept-only model use mgmeta.meta_analysis)",
                         field="mods")
-    if isinstance(mods, str) or (isinstance(mods, (list, tuple)) and mods and all(isinstance(m, str) for m in mods)):
-        names_ = [mods] if isinstance(mods, str) else list(mods)
+    if yi is None:
+        if data is None:
+            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
+                            field="yi")
+        yi, data = data, None
+    measure = None
+    if isinstance(yi, pd.DataFrame):                      # a frame from effect_sizes()
+        if vi is not None or sei is not None:
+            raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
+        frame = yi
+        for col in ("yi", "vi"):
+            if col not in frame.columns:
+                raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()",
+                                field=col)
+        measure = frame.attrs.get("measure")
+        if "dropped" in frame.columns and frame["dropped"].to_numpy(dtype=bool).any():
+            frame = frame.loc[~frame["dropped"].to_numpy(dtype=bool)]
+        if labels is None:
+            from mgmeta.models import frame_labels
+            labels = frame_labels(frame)
+        if data is not None:
+            if not (frame.index.is_unique and data.index.is_unique and frame.index.isin(data.index).all()):
+                raise DataError("data= does not match the rows of the effect-size frame by index; give one "
+                                "frame (effect_sizes(..., data=df) keeps every column of df)", field="data")
+            data = data.loc[frame.index]
         src = data if data is not None else frame
+        g = gather({"yi": frame["yi"], "vi": frame["vi"], "labels": labels}, src if src is frame else None)
+    else:
+        src = data
+        g = gather({"yi": yi, "vi": vi, "sei": sei, "labels": labels}, data)
+    lab_raw = g.columns.pop("labels", None)
+    k = g.k
+    if k == 0:
+        raise DataError("empty input: yi contains no studies", field="yi")
+    lab = resolve_labels(lab_raw, k) if lab_raw is not None else None
+    formula = None
+    checks = dict(g.columns)
+    if is_formula(mods):
         if src is None:
-            raise DataError(f"mods={mods!r} names columns, but no data frame was given (data=)", field="mods")
-        if frame_src is not None and data is None:
-            src = frame
-        mods = pd.DataFrame({n: _col(src, n, "mods") for n in names_})
+            raise DataError(f"mods={mods!r} is a formula: give the data frame with its variables (data=)",
+                            field="mods")
+        formula = str(mods).strip()
+        mod_frame = src.reset_index(drop=True)
+        for name, miss in formula_missing(formula, mod_frame).items():
+            checks[f"mods ({name})"] = np.where(miss, np.nan, 0.0)
+    else:
+        if isinstance(mods, str) or (isinstance(mods, (list, tuple)) and mods and
+                                     all(isinstance(m, str) for m in mods)):
+            names_ = [mods] if isinstance(mods, str) else list(mods)
+            if src is None:
+                raise DataError(f"mods={mods!r} names columns, but no data frame was given (data=)",
+                                field="mods")
+            mods = pd.DataFrame({n: _col(src, n, "mods") for n in names_})
+        elif isinstance(mods, (pd.DataFrame, pd.Series)) and g.index is not None:
+            mods = _aligned_mods(mods, g.index, "data" if data is not None else "yi")
+        for name, col in _columns(mods, k):
+            if len(col) == k:
+                checks[f"mods ({name})"] = col.to_numpy(dtype=object)
+    keep, omitted = omit_missing(checks, na_action, lab, k)
+    if lab is not None:
+        lab = [x for x, k_ in zip(lab, keep) if k_]
+    kept = {n: a[keep] for n, a in g.columns.items()}
+    y, v, lab = effect_inputs(kept.get("yi"), kept.get("vi"), kept.get("sei"), lab)
     if tau2 is not None:
         tau2 = float(tau2)
         if not np.isfinite(tau2) or tau2 < 0:
             raise DataError(f"tau2 must be a finite non-negative number, got {tau2!r}", field="tau2")
     k = len(y)
-    X, names = design_matrix(mods, k, intercept=intercept, labels=lab)
-    labels_t = tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k))
+    if formula is not None:
+        if not intercept:
+            raise DataError("with a formula, remove the intercept in the formula (~ x - 1), not with "
+                            "intercept=False", field="intercept")
+        X, names, intercept = formula_design(formula, mod_frame.loc[keep])
+        _check_rank(X, names)
+    else:
+        if not keep.all():
+            mods = _subset_mods(mods, keep)
+        X, names = design_matrix(mods, k, intercept=intercept, labels=lab)
+    labels_t = tuple(lab) if lab is not None else tuple(str(i + 1) for i in np.flatnonzero(keep))
     return fit_regression(y, v, X, names, method=method, test=test, level=lev, labels=labels_t,
-                          intercept=intercept, tau2=tau2, measure=measure)
+                          intercept=intercept, tau2=tau2, measure=measure, control=ctl, omitted=omitted,
+                          formula=formula)
+
+
+def _aligned_mods(mods: pd.DataFrame | pd.Series, index: pd.Index, what: str) -> pd.DataFrame | pd.Series:
+    """Moderators given as a Series or DataFrame are matched to the studies by index."""
+    from mgmeta._inputs import _align
+
+    if isinstance(mods, pd.Series):
+        return _align("mods", mods, index, f"the index of {what}")
+    if mods.index.equals(index):
+        return mods
+    cols = {c: _align(f"mods[{c!r}]", mods[c], index, f"the index of {what}") for c in mods.columns}
+    return pd.DataFrame(cols, index=index)
+
+
+def _subset_mods(mods: Any, keep: np.ndarray) -> Any:
+    if isinstance(mods, (pd.DataFrame, pd.Series)):
+        return mods.iloc[np.flatnonzero(keep)]
+    if isinstance(mods, Mapping):
+        return {n: (v.iloc[np.flatnonzero(keep)] if isinstance(v, pd.Series) else np.asarray(v, dtype=object)[keep])
+                for n, v in mods.items()}
+    if isinstance(mods, pd.Categorical):
+        return mods[keep]
+    return np.asarray(mods)[keep]
+
+
+def _check_rank(X: np.ndarray, names: list[str]) -> None:
+    scale = np.where(np.abs(X).max(0) > 0, np.abs(X).max(0), 1.0)
+    Xs = X / scale
+    for j in range(X.shape[1]):
+        if np.linalg.matrix_rank(Xs[:, : j + 1]) < j + 1:
+            raise DataError(f"the design is rank-deficient: column {names[j]!r} is a linear combination of "
+                            f"{', '.join(repr(n) for n in names[:j]) or 'nothing (all zero)'}; drop or "
+                            "recode a moderator", field="mods")
 
 
 def _col(frame: pd.DataFrame, name: str, arg: str) -> np.ndarray:
@@ -714,8 +884,8 @@ def _multiset_permutations(groups: np.ndarray, chunk: int) -> Iterator[np.ndarra
 
 def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | None, *, method: str, test: str,
                              level: float, btt: list[int], tau2: float | None = None,
-                             rows: np.ndarray | None = None, signs: np.ndarray | None = None
-                             ) -> tuple[np.ndarray, np.ndarray]:
+                             rows: np.ndarray | None = None, signs: np.ndarray | None = None,
+                             control: Control | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Test statistics of a batch of permuted fits (the engine of :func:`permutation_test`).
 
     Either ``rows`` (n, k): for each permutation, the design row given to
@@ -741,7 +911,8 @@ def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | Non
     else:
         raise ValueError("give either rows (with X) or signs")
     v = np.broadcast_to(vi, (n, k))
-    fa = fit_arrays(y, v, method=method, test=test, level=level, X=Xb, tau2=tau2, raise_on_failure=False)
+    fa = fit_arrays(y, v, method=method, test=test, level=level, X=Xb, tau2=tau2, raise_on_failure=False,
+                    control=control)
     ok = np.asarray(fa.converged, bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         qm = _qm(fa.beta, fa.vb, btt)
@@ -818,6 +989,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
             raise DataError("a permutation test needs at least 2 studies", field="res")
     else:
         raise DataError(f"permutation_test needs a fitted model, got {type(res).__name__}", field="res")
+    ctl = getattr(res, "control", None)
     do_exact = bool(exact) or (exact is None and count <= n)
     if do_exact and count > 10_000_000:
         raise DataError(f"an exact test needs {count} permutations; too many (use exact=False)", field="exact")
@@ -828,7 +1000,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
 
     def run(rows: np.ndarray | None = None, signs: np.ndarray | None = None) -> None:
         s, q = permutation_distribution(yi, vi, X, method=method, test=test, level=level, btt=btt, tau2=tau2,
-                                        rows=rows, signs=signs)
+                                        rows=rows, signs=signs, control=ctl)
         stats_l.append(s)
         qm_l.append(q)
 
@@ -844,7 +1016,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
             uniq = np.unique(np.asarray(X), axis=0)
             for arr in _multiset_permutations(groups, chunk):
                 s, q = permutation_distribution(yi, vi, uniq, method=method, test=test, level=level, btt=btt,
-                                                tau2=tau2, rows=arr)
+                                                tau2=tau2, rows=arr, control=ctl)
                 stats_l.append(s)
                 qm_l.append(q)
     else:

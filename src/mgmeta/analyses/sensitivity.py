@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mgmeta._transf import resolve_transf, transform_frame
+from mgmeta.control import Control
 from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
 from mgmeta.models import FitArrays, MetaAnalysisResult, check_standard_fit, fit_arrays
 
@@ -68,7 +70,8 @@ def _merge(cond: np.ndarray, a: FitArrays, b: FitArrays) -> FitArrays:
 
 def batch_fit(yi: np.ndarray, vi: np.ndarray, *, method: str, test: str, level: float,
               mask: np.ndarray | None = None, X: np.ndarray | None = None, tau2: float | None = None,
-              what: str = "refit", names: list[str] | None = None) -> tuple[FitArrays, np.ndarray]:
+              what: str = "refit", names: list[str] | None = None,
+              control: Control | None = None) -> tuple[FitArrays, np.ndarray]:
     """A batch of refits as metafor does them one by one.
 
     As metafor's ``rma``, a fit of a single study cannot use the
@@ -81,12 +84,12 @@ def batch_fit(yi: np.ndarray, vi: np.ndarray, *, method: str, test: str, level: 
         ``ok`` (batch shape) is False for the fits that failed.
     """
     fa = fit_arrays(yi, vi, method=method, test=test, level=level, mask=mask, X=X, tau2=tau2,
-                    raise_on_failure=False)
+                    raise_on_failure=False, control=control)
     if test in ("knha", "adhoc", "t"):
         no_df = np.asarray(fa.k) == 1
         if no_df.any():
             fz = fit_arrays(yi, vi, method=method, test="z", level=level, mask=mask, X=X, tau2=fa.tau2,
-                            raise_on_failure=False)
+                            raise_on_failure=False, control=control)
             fa = _merge(no_df, fa, fz)
     ok = np.asarray(fa.converged, bool)
     if not ok.all():
@@ -126,13 +129,24 @@ def _fit_frame(fa: FitArrays, index: pd.Index) -> pd.DataFrame:
 # leave-one-out
 # --------------------------------------------------------------------------
 
-def leave_one_out(res: MetaAnalysisResult) -> pd.DataFrame:
+_SHOWN = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "pred")
+
+
+def leave_one_out(res: Any, transf: Any = None, exp: bool = False) -> pd.DataFrame:
     """The model refitted with each study left out in turn (metafor's ``leave1out``).
 
     Parameters
     ----------
-    res : MetaAnalysisResult
-        A fitted model with k >= 2 studies.
+    res : MetaAnalysisResult or BinaryPoolResult
+        A fitted model with k >= 2 studies; for a Mantel-Haenszel or Peto
+        fit (:func:`mgmeta.mantel_haenszel`, :func:`mgmeta.peto`) the pooling
+        is repeated without each table, with the same ``add``, ``to``,
+        ``drop00`` and ``correct``, as metafor's ``leave1out.rma.mh``.
+    transf : callable, optional
+        Applied to ``estimate``, ``ci_lower`` and ``ci_upper`` for display
+        (``se`` is then left out), as metafor's ``transf``.
+    exp : bool
+        Shorthand for ``transf=numpy.exp`` (ratio measures only).
 
     Returns
     -------
@@ -148,7 +162,8 @@ def leave_one_out(res: MetaAnalysisResult) -> pd.DataFrame:
     Notes
     -----
     The k fits are one call of :func:`mgmeta.models.fit_arrays` with the
-    mask ``~eye(k)``.
+    mask ``~eye(k)``, with the fit's ``control``. For MH/Peto fits the
+    frame has no ``tau2`` column.
 
     Examples
     --------
@@ -159,16 +174,74 @@ def leave_one_out(res: MetaAnalysisResult) -> pd.DataFrame:
     >>> loo.shape
     (5, 11)
     """
+    from mgmeta.binary import BinaryPoolResult
+
+    if isinstance(res, BinaryPoolResult):
+        fn = resolve_transf(transf, exp, res.measure)
+        return transform_frame(_binary_leave_one_out(res), _SHOWN, fn)
     _check_fit(res, "leave_one_out")
+    fn = resolve_transf(transf, exp, res.measure)
     k = res.k
     mask = ~np.eye(k, dtype=bool)
     y = np.broadcast_to(res.yi, (k, k))
     v = np.broadcast_to(res.vi, (k, k))
     fa, _ = batch_fit(y, v, method=res.method, test=res.test, level=res.level, mask=mask, tau2=fixed_tau2(res),
-                      what="leave-one-out fit", names=[f"without {lab!r}" for lab in res.labels])
+                      what="leave-one-out fit", names=[f"without {lab!r}" for lab in res.labels],
+                      control=res.control)
     out = _fit_frame(fa, pd.Index(list(res.labels), name="study"))
-    return out[["estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "tau2", "i2", "h2", "q",
-                "q_pvalue"]]
+    out = out[["estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "tau2", "i2", "h2", "q",
+               "q_pvalue"]]
+    return transform_frame(out, _SHOWN, fn)
+
+
+def _binary_refits(res: Any) -> tuple[list[Any], np.ndarray]:
+    """The MH/Peto pooling without each table; None where metafor's refit fails (NA)."""
+    k = len(res.labels)
+    fits: list[Any] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MgmetaWarning)
+        for i in range(k):
+            keep = np.ones(k, bool)
+            keep[i] = False
+            try:
+                fits.append(res.refit(keep))
+            except DataError:
+                fits.append(None)
+    return fits, np.array([f is not None for f in fits])
+
+
+def _binary_leave_one_out(res: Any) -> pd.DataFrame:
+    if len(res.labels) < 2:
+        raise MgmetaError(f"leave_one_out needs at least 2 tables (k = {len(res.labels)})")
+    fits, _ = _binary_refits(res)
+    cols = ["estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q", "q_pvalue", "i2", "h2"]
+    rows = [{c: (getattr(f, c) if f is not None else np.nan) for c in cols} for f in fits]
+    return pd.DataFrame(rows, index=pd.Index(list(res.labels), name="study"), columns=cols).astype(float)
+
+
+def _binary_influence(res: Any) -> pd.DataFrame:
+    """Case-deletion diagnostics of an MH/Peto fit (equal-effects analogues of ``influence()``)."""
+    if len(res.labels) < 2:
+        raise MgmetaError(f"influence needs at least 2 tables (k = {len(res.labels)})")
+    fits, ok = _binary_refits(res)
+    est_del = np.array([f.estimate if f is not None else np.nan for f in fits])
+    se_del = np.array([f.se if f is not None else np.nan for f in fits])
+    q_del = np.array([f.q if f is not None else np.nan for f in fits])
+    yi = np.asarray(res.yi, float)
+    vi = np.asarray(res.vi, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        resid = yi - est_del
+        se_resid = np.sqrt(vi + se_del ** 2)
+        out = pd.DataFrame({
+            "rstudent": resid / se_resid,
+            "dfbetas": (res.estimate - est_del) / res.se,
+            "cooks": (res.estimate - est_del) ** 2 / res.se ** 2,
+            "covratio": se_del ** 2 / res.se ** 2,
+            "estimate_del": est_del,
+            "q_del": q_del,
+            "weight": np.asarray(res.weights, float),
+        }, index=pd.Index(list(res.labels), name="study"))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -177,7 +250,7 @@ def leave_one_out(res: MetaAnalysisResult) -> pd.DataFrame:
 
 def influence_arrays(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | None, *, beta: np.ndarray, vb: np.ndarray,
                      tau2: float, method: str, test: str, level: float, tau2_fixed: float | None,
-                     labels: tuple[str, ...] | list[str]) -> pd.DataFrame:
+                     labels: tuple[str, ...] | list[str], control: Control | None = None) -> pd.DataFrame:
     """Case-deletion diagnostics of a (meta-regression) model; see :func:`influence`.
 
     ``X`` is the (k, p) design matrix (None for the intercept-only model),
@@ -206,7 +279,7 @@ def influence_arrays(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | None, *, be
     y = np.broadcast_to(yi, (k, k))
     v = np.broadcast_to(vi, (k, k))
     fa, ok = batch_fit(y, v, method=method, test=test, level=level, mask=fit_mask, X=X, tau2=tau2_fixed,
-                       what="case-deletion fit", names=[f"without {lab!r}" for lab in labels])
+                       what="case-deletion fit", names=[f"without {lab!r}" for lab in labels], control=control)
     ok = ok & valid
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         beta_del = np.where(ok[:, None], fa.beta, np.nan)                         # (k, p)
@@ -260,8 +333,14 @@ def influence(res: Any) -> pd.DataFrame:
 
     Parameters
     ----------
-    res : MetaAnalysisResult or MetaRegressionResult
-        A fitted model with k >= 2 studies.
+    res : MetaAnalysisResult, MetaRegressionResult or BinaryPoolResult
+        A fitted model with k >= 2 studies. For Mantel-Haenszel and Peto
+        fits (metafor 3.8 has no ``influence()`` for them) the frame holds
+        equal-effects analogues from the refits without each table:
+        ``rstudent`` (metafor's ``rstudent.rma.mh``: (y_i - b_(-i)) /
+        sqrt(v_i + se_(-i)²)), ``dfbetas`` ((b - b_(-i)) / se), ``cooks``
+        ((b - b_(-i))² / se²), ``covratio`` (se_(-i)² / se²),
+        ``estimate_del``, ``q_del`` and ``weight``.
 
     Returns
     -------
@@ -301,18 +380,21 @@ def influence(res: Any) -> pd.DataFrame:
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11
     """
     from mgmeta.analyses.regression import MetaRegressionResult
+    from mgmeta.binary import BinaryPoolResult
 
+    if isinstance(res, BinaryPoolResult):
+        return _binary_influence(res)
     if isinstance(res, MetaRegressionResult):
         if res.k < 2:
             raise MgmetaError("influence needs at least 2 studies")
         return influence_arrays(res.yi, res.vi, res.X, beta=res.coef, vb=res.vb, tau2=res.tau2,
                                 method=res.method, test=res.test, level=res.level, tau2_fixed=res.tau2_fixed,
-                                labels=res.labels)
+                                labels=res.labels, control=res.control)
     _check_fit(res, "influence")
     vb = np.array([[res.se ** 2]])
     return influence_arrays(res.yi, res.vi, None, beta=np.array([res.estimate]), vb=vb, tau2=res.tau2,
                             method=res.method, test=res.test, level=res.level, tau2_fixed=fixed_tau2(res),
-                            labels=res.labels)
+                            labels=res.labels, control=res.control)
 
 
 # --------------------------------------------------------------------------
@@ -326,6 +408,8 @@ def _data_rows(res: MetaAnalysisResult) -> pd.DataFrame | None:
     frame = res.data
     if "dropped" in frame.columns:
         frame = frame.loc[~frame["dropped"].to_numpy(dtype=bool)]
+    if res.omitted:                 # studies left out by na_action="omit" (missing yi or vi)
+        frame = frame.loc[frame["yi"].notna().to_numpy() & frame["vi"].notna().to_numpy()]
     return frame
 
 
@@ -373,7 +457,8 @@ def resolve_order(res: MetaAnalysisResult, order: Any, decreasing: bool = False)
     return _sort_positions(arr, k, decreasing)
 
 
-def cumulative(res: MetaAnalysisResult, order: Any = None, *, decreasing: bool = False) -> pd.DataFrame:
+def cumulative(res: MetaAnalysisResult, order: Any = None, *, decreasing: bool = False, transf: Any = None,
+               exp: bool = False) -> pd.DataFrame:
     """Cumulative meta-analysis: the model refitted as studies are added (metafor's ``cumul``).
 
     Parameters
@@ -393,6 +478,11 @@ def cumulative(res: MetaAnalysisResult, order: Any = None, *, decreasing: bool =
         Default: input order.
     decreasing : bool
         Sort values in decreasing order (metafor's ``decreasing=TRUE``).
+    transf : callable, optional
+        Applied to ``estimate``, ``ci_lower``, ``ci_upper`` for display
+        (``se`` is then left out).
+    exp : bool
+        Shorthand for ``transf=numpy.exp`` (ratio measures only).
 
     Returns
     -------
@@ -415,6 +505,7 @@ def cumulative(res: MetaAnalysisResult, order: Any = None, *, decreasing: bool =
     if not isinstance(res, MetaAnalysisResult):
         raise DataError(f"cumulative needs a fitted model from mgmeta.meta_analysis, got {type(res).__name__}",
                         field="res")
+    fn = resolve_transf(transf, exp, res.measure)
     pos = resolve_order(res, order, decreasing)
     k = res.k
     mask = np.zeros((k, k), bool)
@@ -424,8 +515,8 @@ def cumulative(res: MetaAnalysisResult, order: Any = None, *, decreasing: bool =
     v = np.broadcast_to(res.vi, (k, k))
     labels = [res.labels[i] for i in pos]
     fa, _ = batch_fit(y, v, method=res.method, test=res.test, level=res.level, mask=mask, tau2=fixed_tau2(res),
-                      what="cumulative fit", names=[f"up to {lab!r}" for lab in labels])
+                      what="cumulative fit", names=[f"up to {lab!r}" for lab in labels], control=res.control)
     out = _fit_frame(fa, pd.Index(labels, name="study"))
     out["k"] = np.arange(1, k + 1)
     out["position"] = pos
-    return out
+    return transform_frame(out, _SHOWN, fn)

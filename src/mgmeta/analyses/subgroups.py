@@ -83,6 +83,8 @@ class SubgroupResult:
         The subgroup levels, in order.
     group_of : ndarray of str
         The subgroup of each study (input order).
+    omitted : tuple of str
+        Studies left out for missing values (``na_action="omit"``).
     """
 
     table: pd.DataFrame
@@ -107,15 +109,22 @@ class SubgroupResult:
     level: float
     groups: tuple[str, ...]
     group_of: np.ndarray = field(repr=False)
+    omitted: tuple[str, ...] = ()
 
     @property
     def results(self) -> dict[str, MetaAnalysisResult]:
         """The per-subgroup models (same as ``fits``)."""
         return self.fits
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-subgroup table (see ``table``)."""
-        return self.table.copy()
+    def to_frame(self, transf: Any = None, exp: bool = False) -> pd.DataFrame:
+        """The per-subgroup table (see ``table``).
+
+        ``transf`` (a function) or ``exp=True`` (ratio measures) transform
+        ``estimate`` and the limits for display; ``se`` is then left out.
+        """
+        from mgmeta._transf import resolve_transf, transform_frame
+        fn = resolve_transf(transf, exp, self.overall.measure)
+        return transform_frame(self.table.copy(), ("estimate", "ci_lower", "ci_upper"), fn)
 
     def tests_frame(self) -> pd.DataFrame:
         """The tests for subgroup differences: one row per convention (``statistic df df2 pvalue``)."""
@@ -146,11 +155,33 @@ class SubgroupResult:
                            f"df = {self.df_common}, p-val = {fmt.format_pvalue(float(self.pvalue_common or 0.0))}")
         return out
 
-    def __str__(self) -> str:
+    def summary(self, transf: Any = None, exp: bool = False) -> str:
+        """The printout, with transformed subgroup estimates when ``transf`` or ``exp=True`` is given.
+
+        ``str(res)`` is ``res.summary()``; for ratio measures it adds the
+        exponentiated estimates.
+        """
+        from mgmeta._transf import resolve_transf
+        fn = resolve_transf(transf, exp, self.overall.measure)
         head, rows = self._rows()
         model = "Random-effects" if self.method not in ("EE", "FE") else "Equal-effects"
-        return "\n".join([f"Subgroup analysis ({model} model per subgroup; tau^2 estimator: {self.method})", "",
-                          fmt.text_table(head, rows), ""] + self._test_lines()) + "\n"
+        out = [f"Subgroup analysis ({model} model per subgroup; tau^2 estimator: {self.method})", "",
+               fmt.text_table(head, rows), ""]
+        if fn is not None:
+            frame = self.to_frame(transf=fn)
+            label = "exp" if fn is np.exp else getattr(fn, "__name__", "transf")
+            rows_t = [[str(g), fmt.format_number(r.estimate), fmt.format_number(r.ci_lower),
+                       fmt.format_number(r.ci_upper)] for g, r in frame.iterrows()]
+            out += [f"Transformed estimates ({label}):", fmt.text_table(["group", "estimate", "ci.lb", "ci.ub"],
+                                                                        rows_t), ""]
+        out += self._test_lines()
+        if self.omitted:
+            out += [f"Omitted for missing values: {', '.join(self.omitted)}"]
+        return "\n".join(out) + "\n"
+
+    def __str__(self) -> str:
+        from mgmeta._transf import RATIO
+        return self.summary(exp=self.overall.measure in RATIO)
 
     def _repr_html_(self) -> str:
         head, rows = self._rows()
@@ -158,39 +189,31 @@ class SubgroupResult:
             "<p>" + "<br>".join(self._test_lines()) + "</p>"
 
 
-def _group_values(groups: Any, k: int, frame: pd.DataFrame | None, data: pd.DataFrame | None,
-                  labels: list[str] | None) -> tuple[np.ndarray, list[Any]]:
-    if isinstance(groups, str):
-        src = data if data is not None else frame
-        if src is None or groups not in src.columns:
-            raise DataError(f"groups={groups!r} names no column of the data", field="groups")
+def _levels(values: np.ndarray, categories: list[Any] | None) -> list[Any]:
+    present = set(values)
+    if categories is not None:
+        return [c for c in categories if c in present]
+    try:
+        return sorted(present)
+    except TypeError:
+        return sorted(present, key=str)
+
+
+def _categories(groups: Any, src: pd.DataFrame | None) -> list[Any] | None:
+    """The category order of a categorical ``groups`` (a column, Series or Categorical), else None."""
+    if isinstance(groups, str) and src is not None and groups in src.columns:
         groups = src[groups]
-        if data is None and frame is not None:
-            groups = groups.reset_index(drop=True)
-    s = groups.reset_index(drop=True) if isinstance(groups, pd.Series) else pd.Series(
-        groups if isinstance(groups, pd.Categorical) else np.asarray(groups, dtype=object))
-    if len(s) != k:
-        raise DataError(f"groups has {len(s)} values but there are {k} studies", field="groups")
-    miss = s.isna().to_numpy()
-    if miss.any():
-        i = int(np.flatnonzero(miss)[0])
-        who = f"study {labels[i]!r}" if labels is not None else f"study at position {i}"
-        raise DataError(f"{who}: its subgroup is missing", study=labels[i] if labels else i, field="groups")
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = set(s.astype(object))
-        levels = [c for c in s.cat.categories if c in present]
-    else:
-        vals = set(s.astype(object))
-        try:
-            levels = sorted(vals)
-        except TypeError:
-            levels = sorted(vals, key=str)
-    return s.astype(object).to_numpy(), levels
+    if isinstance(groups, pd.Series) and isinstance(groups.dtype, pd.CategoricalDtype):
+        return list(groups.cat.categories)
+    if isinstance(groups, pd.Categorical):
+        return list(groups.categories)
+    return None
 
 
-def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: str = "REML", test: str = "z",
+def subgroup_analysis(yi: Any = None, vi: Any = None, groups: Any = None, *, method: str = "REML", test: str = "z",
                       level: float = 0.95, labels: Any = None, sei: Any = None,
-                      data: pd.DataFrame | None = None) -> SubgroupResult:
+                      data: pd.DataFrame | None = None, na_action: str = "fail",
+                      control: Any = None) -> SubgroupResult:
     """Subgroup analysis with the test for subgroup differences.
 
     Parameters
@@ -202,7 +225,8 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
         Sampling variances (or give ``sei``).
     groups : array_like, Series or str
         The subgroup of each study (a column name of ``data`` or of the
-        effect-size frame is accepted). Levels are ordered as the categories
+        effect-size frame is accepted). A Series is matched to the studies by
+        its index (never by position). Levels are ordered as the categories
         of a pandas categorical, else sorted.
     method : str
         tau² estimator, for each subgroup and for the common-tau² model.
@@ -213,6 +237,12 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
     labels : sequence of str, optional
     sei : array_like, optional
     data : DataFrame, optional
+        Where string arguments name columns; Series are matched by index.
+    na_action : {"fail", "omit"}
+        Studies with a missing yi, vi or subgroup raise, or are left out
+        with a warning ("omit").
+    control : dict, optional
+        Convergence settings of every fit (metafor's ``control``).
 
     Returns
     -------
@@ -250,31 +280,73 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
     >>> sub.df
     1
     """
-    from mgmeta.analyses.regression import _prepare, design_matrix, fit_regression
+    from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
+    from mgmeta._validation import effect_inputs, resolve_labels
+    from mgmeta.analyses.regression import design_matrix, fit_regression
+    from mgmeta.control import check_control
+    from mgmeta.models import frame_labels
 
     check_choice(method, METHODS, "method")
     check_choice(test, TESTS, "test")
     lev = check_level(level)
+    na_action = check_na_action(na_action)
+    ctl = check_control(control)
+    check_data(data)
     if groups is None:
         raise DataError("give the subgroup of each study in groups", field="groups")
-    y, v, lab, measure, frame = _prepare(yi, vi, sei, labels)
+    if yi is None:
+        if data is None:
+            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
+                            field="yi")
+        yi, data = data, None
+    measure = None
+    if isinstance(yi, pd.DataFrame):
+        if vi is not None or sei is not None:
+            raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
+        frame = yi
+        for col in ("yi", "vi"):
+            if col not in frame.columns:
+                raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()",
+                                field=col)
+        measure = frame.attrs.get("measure")
+        if "dropped" in frame.columns and frame["dropped"].to_numpy(dtype=bool).any():
+            frame = frame.loc[~frame["dropped"].to_numpy(dtype=bool)]
+        if labels is None:
+            labels = frame_labels(frame)
+        src = data if data is not None else frame
+        cats = _categories(groups, src)
+        gth = gather({"yi": frame["yi"], "vi": frame["vi"], "groups": groups, "labels": labels}, src)
+    else:
+        cats = _categories(groups, data)
+        gth = gather({"yi": yi, "vi": vi, "sei": sei, "groups": groups, "labels": labels}, data)
+    lab_raw = gth.columns.pop("labels", None)
+    if gth.k == 0:
+        raise DataError("empty input: yi contains no studies", field="yi")
+    lab0 = resolve_labels(lab_raw, gth.k) if lab_raw is not None else None
+    keep, omitted = omit_missing(gth.columns, na_action, lab0, gth.k)
+    cols = {n: a[keep] for n, a in gth.columns.items()}
+    lab = [x for x, k_ in zip(lab0, keep) if k_] if lab0 is not None else None
+    y, v, lab = effect_inputs(cols.get("yi"), cols.get("vi"), cols.get("sei"), lab)
     k = len(y)
-    g, levels = _group_values(groups, k, frame, data, lab)
+    g = np.asarray(cols["groups"], dtype=object)
+    levels = _levels(g, cats)
     if len(levels) < 2:
         raise DataError(f"a subgroup analysis needs at least two subgroups; all studies are in {levels[0]!r}",
                         field="groups")
-    labels_t = list(lab) if lab is not None else [str(i + 1) for i in range(k)]
+    labels_t = list(lab) if lab is not None else [str(i + 1) for i in np.flatnonzero(keep)]
     fits: dict[str, MetaAnalysisResult] = {}
     singles = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MgmetaWarning)
-        overall = meta_analysis(y, v, method=method, test=test, level=lev, labels=labels_t, measure=measure)
+        overall = meta_analysis(y, v, method=method, test=test, level=lev, labels=labels_t, measure=measure,
+                                control=ctl)
         for lv in levels:
             m = g == lv
             if m.sum() == 1:
                 singles.append(str(lv))
             fits[str(lv)] = meta_analysis(y[m], v[m], method=method, test=test, level=lev,
-                                          labels=[labels_t[i] for i in np.flatnonzero(m)], measure=measure)
+                                          labels=[labels_t[i] for i in np.flatnonzero(m)], measure=measure,
+                                          control=ctl)
     if singles:
         extra = " and the z test" if test == "knha" else ""
         warnings.warn(f"subgroup{'s' if len(singles) > 1 else ''} {', '.join(repr(s) for s in singles)} "
@@ -301,7 +373,7 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
     try:
         X, names = design_matrix({"group": pd.Categorical(g, categories=levels)}, k, labels=labels_t)
         reg = fit_regression(y, v, X, names, method=method, test=test, level=lev, labels=tuple(labels_t),
-                             intercept=True, measure=measure, r2=False)
+                             intercept=True, measure=measure, r2=False, control=ctl)
     except (DataError, ConvergenceError) as err:
         warnings.warn(f"the common-tau² model cannot be fitted ({err}); only the separate-tau² test is given",
                       MgmetaWarning, stacklevel=2)
@@ -312,4 +384,4 @@ def subgroup_analysis(yi: Any, vi: Any = None, groups: Any = None, *, method: st
         pvalue_common=None if reg is None else reg.qm_pvalue, tau2_common=None if reg is None else reg.tau2,
         qe_common=None if reg is None else reg.qe, qe_pvalue_common=None if reg is None else reg.qe_pvalue,
         q_within=q_w, df_within=df_w, pvalue_within=p_w, regression=reg, method=method, test=test, level=lev,
-        groups=tuple(str(lv) for lv in levels), group_of=g.astype(str))
+        groups=tuple(str(lv) for lv in levels), group_of=g.astype(str), omitted=omitted)

@@ -717,12 +717,21 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
                                       for c in usable.loc[flip, "conversion"]]
     markers, footnotes = conversion_footnotes(list(usable["conversion"]))
     usable["marker"] = markers
-    effects, caught = _effects_frame(usable, measure, add=add, to=to)
+    effects, caught = _aligned_effects(usable, measure, ocs[0], add=add, to=to)
     notes += caught
+    return pool(effects, _fit(effects, method, test, notes), usable, footnotes)
+
+
+def _aligned_effects(rows: Any, measure: str, first: str, *, add: float = 0.5,
+                     to: str = "only0") -> tuple[Any, list[str]]:
+    """Effect sizes of the rows, sign-reversed where an outcome's good direction differs from ``first``'s."""
+    effects, notes = _effects_frame(rows, measure, add=add, to=to)
+    good_high = outcome_info(first).higher_is_better
+    flip = rows["outcome"].map(lambda o: outcome_info(str(o)).higher_is_better != good_high).to_numpy(bool)
     if flip.any():
         effects["yi"] = effects["yi"].where(~flip, -effects["yi"])
         effects["sign_reversed"] = flip
-    return pool(effects, _fit(effects, method, test, notes), usable, footnotes)
+    return effects, notes
 
 
 def _fit(effects: Any, method: str, test: str, notes: list[str]) -> Any:
@@ -826,13 +835,15 @@ class AcrossComparators:
         if self.subgroups is None:
             raise DataError(f"{self.title}: fewer than two comparisons with usable numbers")
         kwargs.setdefault("title", self.title)
+        kwargs.setdefault("subgroup_test", self.subgroups)
         kwargs.setdefault("arm_labels", ("Magnesium", "Control"))
         kwargs.setdefault("favours", _favours(self.pools[0].outcome, None))
         markers = [m for p in self.pools for m in p.markers]
         if any(markers) and _forest_takes_markers():
             kwargs.setdefault("markers", markers)
             kwargs.setdefault("footnotes", dict(self.pools[0].footnotes or {}))
-        return forest(self.subgroups, **kwargs)
+        # one subgroup per comparison and no overall diamond: comparators are never pooled together
+        return forest({p.comparison_label: p.result for p in self.pools}, **kwargs)
 
 
 def pool_across_comparators(outcome: str | Sequence[str], timepoint: str | Sequence[str], *, route: str,
@@ -909,7 +920,7 @@ def pool_across_comparators(outcome: str | Sequence[str], timepoint: str | Seque
             pnotes = list(p.notes)
             markers, footnotes = conversion_footnotes(list(rows["conversion"]))
             rows["marker"] = markers
-            effects, fit_notes = _effects_frame(rows, measure)
+            effects, fit_notes = _aligned_effects(rows, measure, p.outcome)
             pnotes += fit_notes
             p = OutcomePool(p.outcome, p.timepoint, measure, p.comparison, p.classes, p.route, rows, p.incomplete,
                             p.excluded, effects, _fit(effects, method, test, pnotes), tuple(dict.fromkeys(pnotes)),

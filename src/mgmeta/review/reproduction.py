@@ -61,6 +61,49 @@ def _missing_items(gaps: Any, rid: str) -> str:
     return "; ".join(dict.fromkeys(items))
 
 
+#: Status of a published result of which only some trials have usable numbers here: the closest recomputation.
+PARTIAL = "partially recomputed"
+
+
+def _closest(row: dict[str, Any], pub: Any, ids: list[str], default: set[str], all_ids: list[str], trials: Any,
+             profiles: Sequence[str], path: Any) -> None:
+    """The closest recomputation of a published result from the trials that have usable numbers here.
+
+    The review's own trials when its list is known, else every trial of the route reporting the outcome
+    (labelled as such); the reproduction profile closest to the published estimate.
+    """
+    import pandas as pd
+
+    from mgmeta.errors import DataError
+    from mgmeta.reproduce import reproduce
+
+    route = None if pd.isna(pub.route) else str(pub.route)
+    tps = [t for t in str(pub.data_timepoint).split(";") if t]
+    try:
+        pool = pool_outcome(str(pub.outcome), tps, measure=row["measure"], comparison=_ANY_COMPARISON, route=route,
+                            include=[t for t in ids if t not in default] or None,
+                            exclude=[t for t in all_ids if t not in ids] if ids else None, path=path)
+    except DataError:
+        return
+    if pool.effects is None or not len(pool.effects):
+        return
+    import warnings
+
+    given = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in pub._asdict().items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a single trial: no tau² to estimate, said in the reason instead
+        q = reproduce(given, pool.effects, profiles=list(profiles), measure=row["measure"]).set_index("quantity")
+    best = str(q.loc["estimate", "closest"]) or str(profiles[0])
+    studies = "; ".join(pool.data["study"])
+    of = f"{pool.k} of {row['published_k']}" if row["published_k"] is not None else f"{pool.k} of an unknown number of"
+    source = "its" if ids else "the route's"
+    row.update(recomputed_estimate=float(q.loc["estimate", best]), recomputed_ci_lower=float(q.loc["ci_lower", best]),
+               recomputed_ci_upper=float(q.loc["ci_upper", best]), recomputed_k=int(q.loc["k", best]), profile=best,
+               status=PARTIAL, trials="; ".join(pool.data["trial_id"]),
+               reason=(f"closest recomputation from {of} trials ({source} trials with usable numbers: {studies}); "
+                       f"not a reproduction: " + row["reason"]))
+
+
 def reproduction_table(*, profiles: Sequence[str] = ("metafor", "revman5"),
                        path: str | os.PathLike[str] | None = None) -> Any:
     """Every published pooled result of ``data/published.csv``, recomputed where the data allow.
@@ -185,6 +228,10 @@ def reproduction_table(*, profiles: Sequence[str] = ("metafor", "revman5"),
                                                        + "; ".join(moved) + ")" if moved else
                                                        " (no software convention explains it; the trial data or "
                                                        "the trial list may differ)"))
+        if (row["status"] == NOT_RECOMPUTABLE and measure not in ("none", "unknown")
+                and not math.isnan(row["published_estimate"]) and not pd.isna(pub.data_timepoint)
+                and str(pub.data_timepoint).strip()):
+            _closest(row, pub, ids, default, all_ids, trials, profiles, path)
         row["reason"] = row["reason"].strip().rstrip(";")
         rows.append(row)
     out = pd.DataFrame(rows, columns=_REPRO_COLUMNS)
