@@ -9,6 +9,7 @@ statsmodels and matplotlib are imported only by the functions that need them
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING, Any
@@ -206,10 +207,12 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
 
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use and cache the name in this module."""
-    try:
+    if name in _EXPORTS:
         module, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'mgmeta' has no attribute {name!r}") from None
+    elif not name.startswith("_") and importlib.util.find_spec(f"mgmeta.{name}") is not None:
+        module, attr = f"mgmeta.{name}", None  # a submodule: mgmeta.data, mgmeta.binary, ...
+    else:
+        raise AttributeError(f"module 'mgmeta' has no attribute {name!r}")
     value = importlib.import_module(module)
     if attr is not None:
         value = getattr(value, attr)
