@@ -74,6 +74,7 @@ def test_other_plots_are_neutral_too():
 
 # ---- axis title, estimator, Hartung-Knapp, title ---------------------------------------------------
 
+@pytest.mark.filterwarnings(NO_ROOM)
 def test_axis_title_names_measure_and_scale():
     assert texts(forest(bcg_fit("OR")), "xlabel") == ["Odds ratio (log scale)"]
     assert texts(forest(bcg_fit("RR")), "xlabel") == ["Risk ratio (log scale)"]
