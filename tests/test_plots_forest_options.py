@@ -158,6 +158,27 @@ def test_footnote_markers_are_superscripts_with_their_text_under_the_plot():
         forest(res, markers=["a", "b"], footnotes={"a": "x", "b": "y"})
 
 
+def test_markers_with_subgroups_follow_the_overall_order_or_the_groups_in_turn():
+    es = bcg_effects("RR")
+    alloc = BCG["alloc"].to_numpy()
+    seq = [f"{i % 3}" if i % 2 else "" for i in range(13)]
+    notes = {"0": "zero", "1": "one", "2": "two"}
+    want = {lab: lab + (superscript(m) if m else "") for lab, m in zip(BCG["study"], seq)}
+    # a subgroup result has an overall fit: the sequence is in its (input) order
+    sub = mgmeta.subgroup_analysis(es, groups=alloc)
+    labels = texts(forest(sub, markers=seq, footnotes=notes), "study-label")
+    assert sorted(labels) == sorted(want.values())
+    # a mapping of fits without an overall fit: the groups' studies one after the other; a trial may appear in
+    # two groups (a shared control arm split across comparisons) and keep a marker in each
+    groups = {"First": mgmeta.meta_analysis(es.iloc[:3]), "Second": mgmeta.meta_analysis(es.iloc[2:6])}
+    fig = forest(groups, markers=["a", "", "b", "", "c", "", ""], footnotes={"a": "x", "b": "y", "c": "z"})
+    assert texts(fig, "study-label") == ["Aronson 1948ᵃ", "Ferguson & Simes 1949", "Rosenthal 1960ᵇ",
+                                         "Rosenthal 1960", "Hart & Sutherland 1977ᶜ", "Frimodt-Moller 1973",
+                                         "Stein & Aronson 1953"]
+    with pytest.raises(DataError, match="markers has 3 values but the fit has 7 studies"):
+        forest(groups, markers=["a", "b", "c"], footnotes={"a": "x", "b": "y", "c": "z"})
+
+
 @pytest.mark.filterwarnings(NO_ROOM)
 def test_ilab_adds_columns_left_or_right_matched_by_label():
     res = bcg_fit("OR")

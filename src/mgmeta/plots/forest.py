@@ -252,32 +252,43 @@ def superscript(marker: str) -> str:
     return "".join(_SUPERSCRIPT.get(c, c) for c in str(marker))
 
 
-def _per_study(values: Any, fits: list[Any], what: str) -> dict[str, Any]:
-    """{study label: value} from a mapping, a Series indexed by label, or a sequence in the fit's order."""
-    labels = [str(x) for f in fits for x in f.labels]
+def _per_study(values: Any, fits: list[Any], overall: Any, what: str) -> list[list[Any]]:
+    """One value per study of each fit, from a mapping {label: value}, a Series indexed by label, or a sequence.
+
+    A sequence follows the input order of the single fit; with subgroups, the input order of the overall fit
+    (when there is one holding every study once), else the studies of the subgroups one after the other.
+    """
+    per_fit = [[str(x) for x in f.labels] for f in fits]
+    labels = [lab for labs in per_fit for lab in labs]
     if isinstance(values, pd.Series):
         values = {str(k): v for k, v in values.items()}
     if isinstance(values, Mapping):
-        out = {str(k): v for k, v in values.items()}
-        unknown = [k for k in out if k not in labels]
+        table = {str(k): v for k, v in values.items()}
+        unknown = [k for k in table if k not in labels]
         if unknown:
             raise DataError(f"{what} names stud{'y' if len(unknown) == 1 else 'ies'} not in the plot: "
                             f"{', '.join(repr(u) for u in unknown)}", field=what)
-        return out
+        return [[table.get(lab) for lab in labs] for labs in per_fit]
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
         raise DataError(f"{what} must be a mapping {{study label: value}} or a sequence with one value per "
                         f"study, got {type(values).__name__}", field=what)
-    if len(fits) > 1:
-        raise DataError(f"with subgroups, give {what} as a mapping {{study label: value}} (a sequence cannot be "
-                        f"matched to the studies of several fits)", field=what)
     vals = list(values)
     if len(vals) != len(labels):
         raise DataError(f"{what} has {len(vals)} values but the fit has {len(labels)} studies", field=what)
-    return dict(zip(labels, vals))
+    if len(fits) > 1 and overall is not None:
+        order = [str(x) for x in overall.labels]
+        if len(set(order)) == len(order) and sorted(order) == sorted(labels):
+            table = dict(zip(order, vals))
+            return [[table[lab] for lab in labs] for labs in per_fit]
+    out, i = [], 0
+    for labs in per_fit:
+        out.append(vals[i:i + len(labs)])
+        i += len(labs)
+    return out
 
 
-def _ilab_columns(ilab: Any, fits: list[Any]) -> list[tuple[str, dict[str, str]]]:
-    """(header, {study label: text}) for each extra column of ``ilab``."""
+def _ilab_columns(ilab: Any, fits: list[Any], overall: Any) -> list[tuple[str, list[list[str]]]]:
+    """(header, texts per study of each fit) for each extra column of ``ilab``."""
     if ilab is None:
         return []
     if isinstance(ilab, pd.DataFrame):
@@ -292,11 +303,8 @@ def _ilab_columns(ilab: Any, fits: list[Any]) -> list[tuple[str, dict[str, str]]
     else:
         raise DataError(f"ilab must be a DataFrame or a mapping {{header: values}}, got {type(ilab).__name__}",
                         field="ilab")
-    out = []
-    for head, vals in cols.items():
-        per = _per_study(vals, fits, f"ilab[{head!r}]")
-        out.append((head, {lab: _cell(v) for lab, v in per.items()}))
-    return out
+    return [(head, [[_cell(v) for v in vals] for vals in _per_study(v, fits, overall, f"ilab[{head!r}]")])
+            for head, v in cols.items()]
 
 
 def _cell(x: Any) -> str:
@@ -605,7 +613,9 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         Footnote markers per study, printed as a superscript after the study
         label (as RevMan marks converted or imputed numbers): a mapping
         {study label: marker} (or a Series indexed by label), or a sequence in
-        the fit's input order with ``""`` for no marker.
+        the fit's input order with ``""`` for no marker (with subgroups: in
+        the overall fit's order, or the subgroups' studies one after the
+        other when there is no overall fit).
     footnotes : mapping of str to str, optional
         {marker: text}, printed under the plot for the markers in use.
     ilab : DataFrame or mapping, optional
@@ -660,7 +670,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         raise DataError("overall must be a fitted meta-analysis", field="overall")
     fits = [f for _, f in groups]
     first = overall if overall is not None else fits[0]
-    extra_cols = _ilab_columns(ilab, fits)
+    extra_cols = _ilab_columns(ilab, fits, overall)
     if ilab_xpos is None or isinstance(ilab_xpos, str):
         ilab_sides = [ilab_xpos or "left"] * len(extra_cols)
     else:
@@ -671,10 +681,12 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     if any(side not in ("left", "right") for side in ilab_sides):
         raise DataError(f"ilab_xpos must be 'left' or 'right' (or one of them per column), got {ilab_xpos!r}",
                         field="ilab_xpos")
-    marks = {k: str(v) if v is not None and not (isinstance(v, float) and np.isnan(v)) else ""
-             for k, v in _per_study(markers, fits, "markers").items()} if markers is not None else {}
+    marks = [[str(v) if v is not None and not (isinstance(v, float) and np.isnan(v)) else "" for v in vals]
+             for vals in _per_study(markers, fits, overall, "markers")] if markers is not None else \
+        [[""] * len(f.labels) for f in fits]
     notes = {str(k): str(v) for k, v in (footnotes or {}).items()}
-    unexplained = sorted({m for m in marks.values() if m and m not in notes})
+    used = {m for vals in marks for m in vals if m}
+    unexplained = sorted(used - set(notes))
     if unexplained:
         raise DataError(f"marker(s) {unexplained} have no text in footnotes", field="footnotes")
     meas = _measure(first, measure)
@@ -727,10 +739,10 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         for i in order:
             lab = str(fit.labels[i])
             ok = bool(np.isfinite(yi[i]) and np.isfinite(se[i]))
-            mark = marks.get(lab, "")
+            mark = marks[gi][i]
             row = _Row("study", label=lab + (superscript(mark) if mark else ""), indent=grouped)
             for j, (_, cells) in enumerate(extra_cols):
-                row.cells[f"ilab{j}"] = cells.get(lab, "")
+                row.cells[f"ilab{j}"] = cells[gi][i]
             if ok:
                 row.est, row.lo, row.hi = float(yi[i]), float(yi[i] - z * se[i]), float(yi[i] + z * se[i])
                 row.size = float(w[i])
@@ -790,7 +802,6 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             rows.append(_Row("text", label=txt))
     while rows and rows[-1].kind == "blank":
         rows.pop()
-    used = set(marks.values())
     for mark, text in notes.items():
         if mark in used:
             rows.append(_Row("text", label=f"{superscript(mark)} {text}"))
@@ -808,7 +819,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             cols += [_Col(f"{key}{arm}", head, "left", group=name, priority=3) for key, head in sub_cols]
     right_ilab = []
     for j, ((head, cells), side) in enumerate(zip(extra_cols, ilab_sides)):
-        numeric = all(_NUMBER.fullmatch(t) for t in cells.values() if t)
+        numeric = all(_NUMBER.fullmatch(t) for vals in cells for t in vals if t)
         col = _Col(f"ilab{j}", head, side, align="right" if numeric else "left", priority=2)
         if side == "left":
             cols.append(col)
