@@ -136,12 +136,13 @@ def test_title_is_shown():
 
 def test_footnote_markers_are_superscripts_with_their_text_under_the_plot():
     res = bcg_fit("OR")
-    marks = {"Aronson 1948": "a", "Comstock 1976": "b", "Rosenthal 1960": ""}
+    marks = {"Aronson 1948": "a", "Comstock 1976": "b", "Rosenthal 1960": "", "Vandiviere 1973": "a,b"}
     notes = {"a": "Counts read from a figure.", "b": "Converted from percentages.", "c": "Not used here."}
     fig = forest(res, markers=marks, footnotes=notes)
     to_gallery(fig, "forest_footnote_markers")
     labels = texts(fig, "study-label")
     assert labels[0] == "Aronson 1948ᵃ" and labels[-1] == "Comstock 1976ᵇ" and labels[2] == "Rosenthal 1960"
+    assert labels[6] == "Vandiviere 1973ᵃ,ᵇ"       # two footnotes
     foot = texts(fig, "footnote")
     assert "ᵃ Counts read from a figure." in foot and "ᵇ Converted from percentages." in foot
     assert not any("Not used" in t for t in foot)
@@ -151,7 +152,7 @@ def test_footnote_markers_are_superscripts_with_their_text_under_the_plot():
     assert texts(forest(res, markers=seq, footnotes=notes), "study-label") == labels
     assert superscript("a1") == "ᵃ¹" and superscript("*") == "*"
     with pytest.raises(DataError, match=r"marker\(s\) \['b'\] have no text in footnotes"):
-        forest(res, markers=marks, footnotes={"a": "x"})
+        forest(res, markers={"Aronson 1948": "a,b"}, footnotes={"a": "x"})
     with pytest.raises(DataError, match="markers names study not in the plot: 'Nobody 2000'"):
         forest(res, markers={"Nobody 2000": "a"}, footnotes={"a": "x"})
     with pytest.raises(DataError, match="markers has 2 values but the fit has 13 studies"):

@@ -243,6 +243,11 @@ _SUPERSCRIPT = dict(zip("abcdefghijklmnoprstuvwxyz0123456789+-=()",
                         "\u207a\u207b\u207c\u207d\u207e"))
 
 
+def _marker_parts(marker: str) -> list[str]:
+    """The footnotes a marker refers to: ``"a,b"`` -> ``["a", "b"]``."""
+    return [p.strip() for p in str(marker).split(",") if p.strip()]
+
+
 def superscript(marker: str) -> str:
     """A footnote marker raised as Unicode superscripts (``"a"`` -> ``"ᵃ"``; ``*``, ``†`` stay as they are).
 
@@ -612,7 +617,8 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     markers : mapping or sequence of str, optional
         Footnote markers per study, printed as a superscript after the study
         label (as RevMan marks converted or imputed numbers): a mapping
-        {study label: marker} (or a Series indexed by label), or a sequence in
+        {study label: marker} (or a Series indexed by label; ``"a,b"`` refers
+        to two footnotes), or a sequence in
         the fit's input order with ``""`` for no marker (with subgroups: in
         the overall fit's order, or the subgroups' studies one after the
         other when there is no overall fit).
@@ -685,7 +691,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
              for vals in _per_study(markers, fits, overall, "markers")] if markers is not None else \
         [[""] * len(f.labels) for f in fits]
     notes = {str(k): str(v) for k, v in (footnotes or {}).items()}
-    used = {m for vals in marks for m in vals if m}
+    used = {part for vals in marks for m in vals for part in _marker_parts(m)}
     unexplained = sorted(used - set(notes))
     if unexplained:
         raise DataError(f"marker(s) {unexplained} have no text in footnotes", field="footnotes")
@@ -803,7 +809,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     while rows and rows[-1].kind == "blank":
         rows.pop()
     for mark, text in notes.items():
-        if mark in used:
+        if mark in used:  # in the order of footnotes
             rows.append(_Row("text", label=f"{superscript(mark)} {text}"))
     if no_rob:
         warnings.warn(f"no risk-of-bias judgements for {', '.join(repr(s) for s in no_rob)} (matched by study label)",
