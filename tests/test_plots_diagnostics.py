@@ -221,7 +221,7 @@ def _all_plots():
     es = bcg_effects("RR")
     small = bcg_fit("RR", rows=slice(0, 8))
     return {
-        "forest": lambda: forest(res, rob=rob_frame(list(res.labels))),
+        "forest": lambda: forest(res, rob=rob_frame(list(res.labels)), arms=False),
         "funnel": lambda: funnel(trim_and_fill(res), contours=True, egger=egger_test(res)),
         "baujat": lambda: baujat(res),
         "labbe": lambda: labbe(res),

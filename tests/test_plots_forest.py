@@ -58,6 +58,22 @@ def whiskers(fig):
     return np.array([[s[0][0], s[1][0], s[0][1]] for s in segs])  # x0, x1, y
 
 
+def squares_and_whiskers_in_points(fig, gid="study-square"):
+    """Per drawn study (top to bottom): square side, whisker left end, centre and right end, in points."""
+    ax = panel(fig)
+    (sq,) = by_gid(fig, gid)
+    side = np.sqrt(sq.get_sizes())
+    off = np.asarray(sq.get_offsets())
+    w = whiskers(fig)
+    w = w[np.argsort(w[:, 2])]
+    off = off[np.argsort(off[:, 1])]
+    to_pt = 72.0 / fig.dpi
+    x0 = ax.transData.transform(np.column_stack([w[:, 0], w[:, 2]]))[:, 0] * to_pt
+    x1 = ax.transData.transform(np.column_stack([w[:, 1], w[:, 2]]))[:, 0] * to_pt
+    xc = ax.transData.transform(off)[:, 0] * to_pt
+    return side[np.argsort(np.asarray(sq.get_offsets())[:, 1])], x0, xc, x1
+
+
 def label_rows(fig, gid="study-label"):
     return [(t.get_text(), t.get_position()[1]) for t in by_gid(fig, gid)]
 
@@ -84,12 +100,17 @@ def test_forest_draws_every_study_with_its_ci_and_weight():
     np.testing.assert_allclose(w[order, 1], hi, rtol=1e-12)
     # whiskers sit on their label's row
     np.testing.assert_allclose(np.sort(w[:, 2]), ys)
-    # squares at the estimates; area proportional to the weight
+    # squares at the estimates; area proportional to the weight, unless capped at 70% of the CI
     (sq,) = by_gid(fig, "study-square")
     off = sq.get_offsets()
     np.testing.assert_allclose(np.asarray(off[:, 0]), np.exp(res.yi), rtol=1e-12)
-    area = sq.get_sizes()
-    np.testing.assert_allclose(area / area.max(), res.weights / res.weights.max(), rtol=1e-9)
+    side, x0, _, x1 = squares_and_whiskers_in_points(fig)
+    capped = np.isclose(side, 0.7 * (x1 - x0), rtol=1e-6)
+    assert (~capped).sum() >= 2
+    area = side ** 2
+    ratio = area[~capped] / res.weights[~capped]
+    np.testing.assert_allclose(ratio / ratio.max(), 1.0, rtol=1e-9)
+    assert np.all(area[capped] / res.weights[capped] < ratio.max())
     # printed weights: one per study, summing to 100 % (to rounding), and the total row says 100.0%
     wt = texts(fig, "weight")
     assert len(wt) == res.k + 1
@@ -106,6 +127,20 @@ def test_forest_draws_every_study_with_its_ci_and_weight():
     assert np.allclose([p[0][0] for p in null.get_segments()], 1.0)
     assert not overlapping_texts(fig)
     assert not inside_figure(fig)
+
+
+@pytest.mark.parametrize("measure", ["OR", "RR"])
+def test_every_whisker_shows_on_both_sides_of_its_square(measure):
+    """dat.bcg: uncapped squares hid the whiskers of 4 of 13 studies; the side is now at most 70% of the CI."""
+    fig = forest(bcg_fit(measure))
+    side, x0, xc, x1 = squares_and_whiskers_in_points(fig)
+    assert len(side) == 13
+    assert np.all(xc - side / 2 - x0 >= 0.15 * (x1 - x0) - 1e-6)
+    assert np.all(x1 - (xc + side / 2) >= 0.15 * (x1 - x0) - 1e-6)
+    # two studies: the same holds
+    fig = forest(bcg_fit(measure, rows=[3, 7]))
+    side, x0, xc, x1 = squares_and_whiskers_in_points(fig)
+    assert len(side) == 2 and np.all(side <= 0.7 * (x1 - x0) + 1e-6)
 
 
 def test_diamond_spans_the_pooled_ci_and_bar_the_prediction_interval():
@@ -140,7 +175,7 @@ def test_diamond_spans_the_pooled_ci_and_bar_the_prediction_interval():
     het = texts(fig, "heterogeneity")
     assert len(het) == 1
     assert f"I² = {res.i2:.0f}%" in het[0] and f"Q = {res.q:.2f}, df = {res.k - 1}" in het[0]
-    assert f"τ² = {res.tau2:.3f}" in het[0] and "p < 0.001" in het[0]
+    assert f"τ² (REML) = {res.tau2:.3f}" in het[0] and "p < 0.001" in het[0]
     foot = texts(fig, "footnote")
     assert any(t.startswith("Test for overall effect: z = −") for t in foot)
 
@@ -310,6 +345,7 @@ def test_subgroup_result_object_is_accepted():
 # labels, sorting, risk of bias, widths
 # --------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
 def test_long_labels_wrap_without_overlap():
     es = bcg_effects("RR")
     labels = list(es["study"])
@@ -354,6 +390,7 @@ def test_sorting_by_weight_effect_year_and_label():
     assert got == list(np.array(labs)[np.argsort(yrs, kind="stable")])
 
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
 def test_risk_of_bias_dots_follow_the_judgements():
     res = bcg_fit("RR")
     rob = rob_frame(list(res.labels))
@@ -382,7 +419,8 @@ def test_risk_of_bias_dots_follow_the_judgements():
 
 def test_journal_column_width_keeps_text_legible_and_apart():
     groups, overall = _subgroups()
-    fig = forest(groups, overall=overall, subgroup_test=(1.86, 2, 0.394), width=3.5)
+    with pytest.warns(mgmeta.MgmetaWarning, match="no room for the column.*'Experimental', 'Control', 'Weight'"):
+        fig = forest(groups, overall=overall, subgroup_test=(1.86, 2, 0.394), width=3.5)
     to_gallery(fig, "forest_subgroups_3.5in")
     assert fig.get_size_inches()[0] == pytest.approx(3.5)
     sizes = {t.get_fontsize() for t in by_gid(fig, "study-label")}
@@ -394,9 +432,11 @@ def test_journal_column_width_keeps_text_legible_and_apart():
     assert ax.get_position().width * 3.5 >= 1.0
 
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
 def test_height_grows_with_the_number_of_rows():
-    h5 = forest(bcg_fit("RR", rows=slice(0, 5)), fontsize=7.5).get_size_inches()[1]
-    h13 = forest(bcg_fit("RR"), fontsize=7.5).get_size_inches()[1]
+    # (a short summary label: a long one may take two lines in one layout and one in the other)
+    h5 = forest(bcg_fit("RR", rows=slice(0, 5)), fontsize=7.5, summary_label="Total").get_size_inches()[1]
+    h13 = forest(bcg_fit("RR"), fontsize=7.5, summary_label="Total").get_size_inches()[1]
     row = 7.5 * 1.6 / 72
     assert h13 - h5 == pytest.approx(8 * row, rel=1e-6)
 
@@ -415,6 +455,7 @@ def test_saves_to_png_svg_and_pdf(tmp_path):
     assert paths[2].read_bytes()[:5] == b"%PDF-"
 
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
 def test_plot_forest_method_and_ax_argument():
     res = bcg_fit("RR")
     fig = res.plot_forest(width=5)
@@ -527,6 +568,7 @@ def test_cumulative_forest_follows_the_order():
         leave_one_out_forest(res, pd.DataFrame({"estimate": res.yi}))
 
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
 def test_internal_tick_choice_fits_the_panel():
     # narrow panels drop intermediate ticks instead of overlapping labels
     res = bcg_fit("RR")

@@ -26,7 +26,7 @@ from test_plots_support import BCG, bcg_effects, bcg_fit, rob_frame
 
 import mgmeta
 from mgmeta.analyses import egger_test
-from mgmeta.plots import drapery, forest, funnel, radial, rob_summary, save
+from mgmeta.plots import cumulative_forest, drapery, forest, funnel, radial, rob_summary, save
 
 pytestmark = pytest.mark.images
 
@@ -47,6 +47,13 @@ CASES = {
     "forest_subgroups_narrow": lambda: forest(_subgroups(), overall=bcg_fit("RR"), subgroup_test=(1.86, 2, 0.394),
                                               width=3.5),
     "forest_rob": lambda: forest(bcg_fit("OR"), rob=rob_frame(list(BCG["study"])), arms=False),
+    "forest_two_studies": lambda: forest(bcg_fit("OR", rows=[0, 1]), favours=("vaccine", "control"),
+                                         title="BCG vaccine vs no vaccine: tuberculosis"),
+    "forest_mantel_haenszel_markers": lambda: forest(
+        mgmeta.mantel_haenszel(ai=BCG["tpos"], bi=BCG["tneg"], ci=BCG["cpos"], di=BCG["cneg"],
+                               labels=list(BCG["study"])),
+        data=bcg_effects("OR"), markers={"Aronson 1948": "a"}, footnotes={"a": "Counts read from a figure."}),
+    "cumulative_forest": lambda: cumulative_forest(bcg_fit("OR")),
     "funnel_contours_egger": lambda: funnel(bcg_fit("RR"), contours=True, egger=egger_test(bcg_fit("RR"))),
     "rob_summary": lambda: rob_summary(rob_frame(list(BCG["study"]))),
     "drapery": lambda: drapery(bcg_fit("RR")),
@@ -60,6 +67,7 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_image_matches_baseline(name, tmp_path):
     fig = CASES[name]()

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
+from matplotlib.text import Text
 from test_plots_support import bcg_fit, by_gid, inside_figure, overlapping_texts, rob_frame, to_gallery
 
 import mgmeta
 from mgmeta.errors import DataError
-from mgmeta.plots import rob_summary, style
+from mgmeta.plots import forest, rob_summary, style
 from mgmeta.plots.rob import JUDGEMENTS, normalize_judgement, rob_domains, rob_table
 
 DOMAINS = ["rob_randomization", "rob_deviations", "rob_missing", "rob_measurement", "rob_selection", "rob_overall"]
@@ -95,6 +96,21 @@ def test_trial_data_of_the_project():
     assert not overlapping_texts(fig)
 
 
+@pytest.mark.filterwarnings("ignore:forest plot .* no room for the column:mgmeta.errors.MgmetaWarning")
+def test_rob2_categories_and_no_unclear_in_the_figures():
+    """Data written with RoB 1's "unclear" are drawn as RoB 2's "No information"; "Unclear" is never shown."""
+    rob = rob_frame([f"Trial {i}" for i in range(6)])
+    rob = rob.replace("no information", "unclear")
+    for fig in (rob_summary(rob), forest(bcg_fit("RR", rows=slice(0, 6)), rob=rob.assign(study=list(
+            bcg_fit("RR", rows=slice(0, 6)).labels)))):
+        words = [t.get_text() for t in fig.findobj(Text)]
+        assert not any("unclear" in w.lower() for w in words)
+        assert any("No information" in w for w in words)
+    fig = rob_summary(rob, kind="summary")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["Low", "Some concerns", "High", "No information"]
+
+
 def test_single_panels_and_axes():
     rob = rob_frame([f"Trial {i}" for i in range(5)])
     fig = rob_summary(rob, kind="traffic_light")
@@ -113,9 +129,10 @@ def test_judgements_are_normalised_and_unknown_ones_named():
     assert normalize_judgement("Low") == "low"
     assert normalize_judgement("Some concerns ") == "some concerns"
     assert normalize_judgement("serious") == "high"
-    assert normalize_judgement(None) == "unclear"
-    assert normalize_judgement(float("nan")) == "unclear"
-    assert normalize_judgement("No information") == "unclear"
+    # RoB 2 has no "unclear": RoB 1's word, the glyph and missing values read as "no information"
+    for value in (None, float("nan"), "No information", "unclear", "Unclear risk", "?", ""):
+        assert normalize_judgement(value) == "no information"
+    assert JUDGEMENTS == ("low", "some concerns", "high", "no information")
     with pytest.raises(DataError, match="study 'Trial 2': unknown risk-of-bias judgement 'probably' in column "
                                         "'rob_missing'"):
         rob_table(pd.DataFrame({"study": ["Trial 1", "Trial 2"], "rob_missing": ["low", "probably"]}))

@@ -53,7 +53,7 @@ def bcg_fit(measure: str = "RR", method: str = "REML", rows: Any = None, **kw: A
 def rob_frame(labels: list[str], seed: int = 7) -> pd.DataFrame:
     """Risk-of-bias judgements for the tests (fixed by a seed; every judgement occurs)."""
     rng = np.random.default_rng(seed)
-    levels = ["low", "some concerns", "high", "unclear"]
+    levels = ["low", "some concerns", "high", "no information"]
     out = {"study": labels}
     for col in ("rob_randomization", "rob_deviations", "rob_missing", "rob_measurement", "rob_selection"):
         out[col] = list(rng.choice(levels, len(labels)))

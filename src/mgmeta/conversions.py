@@ -34,7 +34,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from mgmeta._validation import check_level
 from mgmeta.errors import DataError, MgmetaWarning
@@ -244,6 +243,8 @@ def _integer_valued(arr: NDArray[np.float64], name: str, study: Any, field: str 
 
 def _critical(level: float, dist: str, df: NDArray[np.float64] | None) -> NDArray[np.float64] | float:
     """Two-sided critical value: the (1 + level)/2 quantile of N(0, 1) or of t(df)."""
+    from scipy import stats  # lazily: scipy.stats costs ~0.4 s to import
+
     q = 0.5 + level / 2.0
     if dist == "z":
         return float(stats.norm.ppf(q))
@@ -655,11 +656,15 @@ class MeanSD:
 
 def _xi(n: NDArray[np.float64]) -> NDArray[np.float64]:
     """Wan et al. 2014 eq. 9: expected range of n standard normals, 2 Phi^-1((n - 0.375)/(n + 0.25))."""
+    from scipy import stats
+
     return np.asarray(2.0 * stats.norm.ppf((n - 0.375) / (n + 0.25)), dtype=float)
 
 
 def _eta(n: NDArray[np.float64]) -> NDArray[np.float64]:
     """Wan et al. 2014 eq. 16: expected IQR of n standard normals, 2 Phi^-1((0.75 n - 0.125)/(n + 0.25))."""
+    from scipy import stats
+
     return np.asarray(2.0 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)), dtype=float)
 
 
@@ -1191,6 +1196,8 @@ def se_from_pvalue(estimate: ArrayLike, pvalue: ArrayLike, *, log: bool = False,
         theta = est
     _require(theta != 0, lambda i: "the estimate is at the null (" + ("ratio 1" if log else "0") +
              "), so the p-value carries no SE", study=study, field=field, name="estimate")
+    from scipy import stats
+
     q = 1.0 - p / 2.0
     if dist == "t":
         dfa = arrays[2]

@@ -116,7 +116,7 @@ def baujat(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes | None = None,
 # L'Abbé
 # ==========================================================================
 
-def labbe(res: Any, *, ax: Axes | None = None, arm_labels: tuple[str, str] = ("magnesium", "control"),
+def labbe(res: Any, *, ax: Axes | None = None, arm_labels: tuple[str, str] = ("experimental", "control"),
           labels: bool = False, width: float = 3.5, title: str | None = None) -> Figure:
     """L'Abbé plot: event risk in the treatment arm against the control arm (binary outcomes).
 
@@ -127,7 +127,8 @@ def labbe(res: Any, *, ax: Axes | None = None, arm_labels: tuple[str, str] = ("m
         counts (fit it on the frame from :func:`mgmeta.effect_sizes`).
     ax : Axes, optional
     arm_labels : (str, str)
-        Names of the treatment and control arms for the axis labels.
+        Names of the experimental and control arms for the axis labels
+        ("Event risk, control").
     labels : bool
         Label the circles with the study labels.
     width : float

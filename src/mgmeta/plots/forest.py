@@ -47,6 +47,7 @@ __all__ = ["forest", "leave_one_out_forest", "cumulative_forest"]
 
 _SORTS = ("year", "weight", "effect", "label")
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+_NUMBER = re.compile(r"[\u2212+-]?\d+(\.\d+)?%?")
 
 
 # ==========================================================================
@@ -138,14 +139,16 @@ def _random(res: Any) -> bool:
 
 
 def _model_label(res: Any) -> str:
+    """``Random-effects model (REML, Hartung-Knapp)``, ``Common-effect model``, ``Mantel-Haenszel model``."""
     method = getattr(res, "method", None)
     if method == "MH":
         return "Mantel-Haenszel model"
     if method == "PETO":
         return "Peto model"
+    knha = getattr(res, "test", "z") == "knha"
     if _random(res):
-        return "Random-effects model"
-    return "Common-effect model"
+        return f"Random-effects model ({method}{', Hartung-Knapp' if knha else ''})"
+    return "Common-effect model" + (" (Hartung-Knapp)" if knha else "")
 
 
 def _method_header(res: Any) -> str:
@@ -168,10 +171,21 @@ def _het_text(res: Any) -> str:
         return "Heterogeneity: not applicable (one study)"
     parts = []
     if _random(res):
-        parts.append(f"\u03c4\u00b2 = {style.format_tau2(float(res.tau2))}")
+        how = "fixed" if getattr(res, "tau2_fixed", False) else res.method
+        parts.append(f"\u03c4\u00b2 ({how}) = {style.format_tau2(float(res.tau2))}")
     parts.append(f"I\u00b2 = {float(res.i2):.0f}%")
     parts.append(f"Q = {float(res.q):.2f}, df = {df} ({style.format_p(float(res.q_pvalue))})")
-    return "Heterogeneity: " + "; ".join(parts)
+    # a narrow figure wraps the line between its parts, never inside "p < 0.001"
+    return "Heterogeneity: " + "; ".join(_keep(p) for p in parts)
+
+
+def _keep(text: str) -> str:
+    """``text`` with no-break spaces, so that wrapping never splits it (plain spaces again when drawn)."""
+    return text.replace(" ", "\u00a0")
+
+
+def _spaces(text: str) -> str:
+    return text.replace("\u00a0", " ")
 
 
 def _test_text(res: Any) -> str:
@@ -180,7 +194,7 @@ def _test_text(res: Any) -> str:
         s = f"t({int(res.df)}) = {style.format_value(stat)}"
     else:
         s = f"z = {style.format_value(stat)}"
-    return f"Test for overall effect: {s} ({style.format_p(float(res.pvalue))})"
+    return f"Test for overall effect: {_keep(s)} ({_keep(style.format_p(float(res.pvalue)))})"
 
 
 def _fit_data(res: Any) -> pd.DataFrame | None:
@@ -193,6 +207,120 @@ def _fit_data(res: Any) -> pd.DataFrame | None:
     if len(data) != len(res.labels):
         return None
     return data.reset_index(drop=True)
+
+
+def _by_label(frame: Any, what: str) -> pd.DataFrame:
+    """A frame indexed by study label (its ``study`` column, else its index, as strings)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{what} must be a DataFrame, got {type(frame).__name__}", field=what)
+    labels = frame["study"] if "study" in frame.columns else frame.index.to_series()
+    out = frame.set_axis(pd.Index([str(x) for x in labels], name="study"), axis=0)
+    dup = out.index[out.index.duplicated()].unique().tolist()
+    if dup:
+        raise DataError(f"{what} has several rows for the study label(s) {dup}", field=what)
+    return out
+
+
+def _arm_frame(fit: Any, data: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The fit's own effect-size frame when it holds arm data, else the rows of ``data`` for its studies."""
+    own = _fit_data(fit)
+    if data is None or (own is not None and _arm_kind(own) is not None):
+        return own
+    table = _by_label(data, "data")
+    labels = [str(x) for x in fit.labels]
+    missing = [lab for lab in labels if lab not in table.index]
+    if missing:
+        raise DataError(f"data has no row for the stud{'y' if len(missing) == 1 else 'ies'} "
+                        f"{', '.join(repr(m) for m in missing)} (matched by label on its 'study' column or "
+                        f"index)", field="data")
+    return table.loc[labels].reset_index(drop=True)
+
+
+_SUPERSCRIPT = dict(zip("abcdefghijklmnoprstuvwxyz0123456789+-=()",
+                        "\u1d43\u1d47\u1d9c\u1d48\u1d49\u1da0\u1d4d\u02b0\u2071\u02b2\u1d4f\u02e1\u1d50"
+                        "\u207f\u1d52\u1d56\u02b3\u02e2\u1d57\u1d58\u1d5b\u02b7\u02e3\u02b8\u1dbb"
+                        "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+                        "\u207a\u207b\u207c\u207d\u207e"))
+
+
+def _marker_parts(marker: str) -> list[str]:
+    """The footnotes a marker refers to: ``"a,b"`` -> ``["a", "b"]``."""
+    return [p.strip() for p in str(marker).split(",") if p.strip()]
+
+
+def superscript(marker: str) -> str:
+    """A footnote marker raised as Unicode superscripts (``"a"`` -> ``"ᵃ"``; ``*``, ``†`` stay as they are).
+
+    >>> superscript("a1")
+    'ᵃ¹'
+    """
+    return "".join(_SUPERSCRIPT.get(c, c) for c in str(marker))
+
+
+def _per_study(values: Any, fits: list[Any], overall: Any, what: str) -> list[list[Any]]:
+    """One value per study of each fit, from a mapping {label: value}, a Series indexed by label, or a sequence.
+
+    A sequence follows the input order of the single fit; with subgroups, the input order of the overall fit
+    (when there is one holding every study once), else the studies of the subgroups one after the other.
+    """
+    per_fit = [[str(x) for x in f.labels] for f in fits]
+    labels = [lab for labs in per_fit for lab in labs]
+    if isinstance(values, pd.Series):
+        values = {str(k): v for k, v in values.items()}
+    if isinstance(values, Mapping):
+        table = {str(k): v for k, v in values.items()}
+        unknown = [k for k in table if k not in labels]
+        if unknown:
+            raise DataError(f"{what} names stud{'y' if len(unknown) == 1 else 'ies'} not in the plot: "
+                            f"{', '.join(repr(u) for u in unknown)}", field=what)
+        return [[table.get(lab) for lab in labs] for labs in per_fit]
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise DataError(f"{what} must be a mapping {{study label: value}} or a sequence with one value per "
+                        f"study, got {type(values).__name__}", field=what)
+    vals = list(values)
+    if len(vals) != len(labels):
+        raise DataError(f"{what} has {len(vals)} values but the fit has {len(labels)} studies", field=what)
+    if len(fits) > 1 and overall is not None:
+        order = [str(x) for x in overall.labels]
+        if len(set(order)) == len(order) and sorted(order) == sorted(labels):
+            table = dict(zip(order, vals))
+            return [[table[lab] for lab in labs] for labs in per_fit]
+    out, i = [], 0
+    for labs in per_fit:
+        out.append(vals[i:i + len(labs)])
+        i += len(labs)
+    return out
+
+
+def _ilab_columns(ilab: Any, fits: list[Any], overall: Any) -> list[tuple[str, list[list[str]]]]:
+    """(header, texts per study of each fit) for each extra column of ``ilab``."""
+    if ilab is None:
+        return []
+    if isinstance(ilab, pd.DataFrame):
+        if len(fits) == 1 and "study" not in ilab.columns and len(ilab) == len(fits[0].labels) and \
+                not set(map(str, ilab.index)) >= set(map(str, fits[0].labels)):
+            frame = ilab.set_axis(pd.Index([str(x) for x in fits[0].labels]), axis=0)  # input order
+        else:
+            frame = _by_label(ilab, "ilab")
+        cols = {str(c): frame[c] for c in frame.columns if c != "study"}
+    elif isinstance(ilab, Mapping):
+        cols = {str(h): v for h, v in ilab.items()}
+    else:
+        raise DataError(f"ilab must be a DataFrame or a mapping {{header: values}}, got {type(ilab).__name__}",
+                        field="ilab")
+    return [(head, [[_cell(v) for v in vals] for vals in _per_study(v, fits, overall, f"ilab[{head!r}]")])
+            for head, v in cols.items()]
+
+
+def _cell(x: Any) -> str:
+    """Text of an ilab value: numbers as _num prints them, missing as empty."""
+    if x is None or (not isinstance(x, str) and pd.isna(x)):
+        return ""
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return _num(x)
+    return str(x)
 
 
 def _num(x: Any) -> str:
@@ -285,8 +413,8 @@ def _subgroup_test_text(test: Any) -> str | None:
         p = getattr(test, "pvalue", None)
         if q is None or p is None:
             return None
-    return (f"Test for subgroup differences: Q = {float(q):.2f}, df = {int(df)} "
-            f"({style.format_p(float(p))})")
+    return (f"Test for subgroup differences: {_keep(f'Q = {float(q):.2f}')}, {_keep(f'df = {int(df)}')} "
+            f"({_keep(style.format_p(float(p)))})")
 
 
 def _years(res: Any, data: pd.DataFrame | None, years: Any) -> np.ndarray:
@@ -375,13 +503,15 @@ def _rob_lookup(rob: Any, fits: list[Any], rob_domains: Sequence[str] | None) ->
 
 def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, descending: bool | None = None,
            years: Any = None, overall: Any = None, subgroup_test: Any = None, measure: str | None = None,
-           arms: bool | None = None, arm_labels: tuple[str, str] = ("Magnesium", "Control"),
-           weights: bool = True, rob: Any = None, rob_domains: Sequence[str] | None = None,
-           prediction: bool | None = None, heterogeneity: bool = True,
-           favours: tuple[str, str] | None = ("magnesium", "control"), xlim: tuple[float, float] | None = None,
+           arms: bool | None = None, arm_labels: tuple[str, str] = ("Experimental", "Control"),
+           data: pd.DataFrame | None = None, weights: bool = True, rob: Any = None,
+           rob_domains: Sequence[str] | None = None, prediction: bool | None = None, heterogeneity: bool = True,
+           favours: tuple[str, str] | None = None, xlim: tuple[float, float] | None = None,
            symmetric: bool | None = None, digits: int = 2, width: float = 7.0, fontsize: float | None = None,
            columns: str = "auto", max_label_width: float | None = None, summary_label: str | None = None,
-           title: str | None = None, xlabel: str | None = None, refline: bool = True) -> Figure:
+           title: str | None = None, xlabel: str | None = None, refline: bool = True,
+           markers: Any = None, footnotes: Mapping[str, str] | None = None, ilab: Any = None,
+           ilab_xpos: str | Sequence[str] | None = None) -> Figure:
     """Forest plot of a meta-analysis, as RevMan, R meta and metafor draw it.
 
     One row per study with its label, the per-arm data (events/total, or
@@ -420,9 +550,16 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     measure : str, optional
         Effect measure when the fit does not know it (``"OR"``, ``"MD"``...).
     arms : bool, optional
-        Show per-arm data (default: when the fit's data holds it).
+        Show per-arm data (default: when the fit's data, or ``data``, holds it).
     arm_labels : (str, str)
-        Headers of the two arms.
+        Headers of the two arms (default "Experimental" and "Control", as
+        RevMan's).
+    data : DataFrame, optional
+        Per-arm data (``ai``, ``ci`` with ``n1i``/``n2i`` or ``bi``/``di``; or
+        ``m1i sd1i n1i m2i sd2i n2i``) with the study labels in a ``study``
+        column or the index, e.g. the frame from :func:`mgmeta.effect_sizes`;
+        used for fits that do not carry their own (Mantel-Haenszel and Peto
+        fits, the fits of a subgroup analysis). Matched by label.
     weights : bool
         Show the weight column.
     rob : DataFrame or True, optional
@@ -438,9 +575,11 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         least 3 studies).
     heterogeneity : bool
         Print the heterogeneity and overall-effect lines.
-    favours : (str, str) or None
-        Words under the axis: "Favours <left>" and "Favours <right>" of the
-        line of no effect. Swap them for outcomes where higher is better.
+    favours : (str, str), optional
+        Words under the axis, left and right of the line of no effect:
+        ``("experimental", "control")`` prints "Favours experimental" and
+        "Favours control" (a text that already starts with "Favours" is kept
+        as it is). Default none: which side is better depends on the outcome.
     xlim : (float, float), optional
         Axis limits on the display scale (e.g. ``(0.1, 10)`` for an OR).
     symmetric : bool, optional
@@ -450,25 +589,52 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         Decimals of the printed effects.
     width : float
         Figure width in inches: 7 (double column, default) or 3.5 (single
-        column: fewer columns, 7 pt text).
+        column: 7 pt text; long labels wrap and end in an ellipsis, and
+        columns that do not fit are left out with a :class:`MgmetaWarning`
+        naming them).
     fontsize : float, optional
         Text size in points (default 7.5, or 7 below 5 inches; down to 6.5 when
         that keeps every column and label whole).
     columns : {"auto", "all"}
-        ``"auto"`` drops the per-arm, weight and risk-of-bias columns (in that
-        order of need) when the plot panel would get narrower than about an
-        inch; ``"all"`` keeps them and wraps labels instead.
+        ``"auto"`` drops the per-arm, ``ilab``, weight and risk-of-bias
+        columns (in that order of need) when the plot panel would get narrower
+        than about an inch, and warns; ``"all"`` keeps them and wraps labels
+        instead.
     max_label_width : float, optional
         Longest study label in inches before it wraps (default a third of the
         width).
     summary_label : str, optional
-        Label of the overall diamond (default "Random-effects model",
-        "Common-effect model", ...).
+        Label of the overall diamond (default "Random-effects model (REML)",
+        "Random-effects model (REML, Hartung-Knapp)", "Common-effect model",
+        "Mantel-Haenszel model", ...).
     title : str, optional
+        Printed above the table (e.g. comparison, outcome and time point).
     xlabel : str, optional
-        Axis label (default none: the column header names the measure).
+        Axis title (default the measure and its scale: "Odds ratio (log
+        scale)", "Mean difference"; ``""`` for none).
     refline : bool
         Dotted vertical line at the pooled estimate.
+    markers : mapping or sequence of str, optional
+        Footnote markers per study, printed as a superscript after the study
+        label (as RevMan marks converted or imputed numbers): a mapping
+        {study label: marker} (or a Series indexed by label; ``"a,b"`` refers
+        to two footnotes), or a sequence in
+        the fit's input order with ``""`` for no marker (with subgroups: in
+        the overall fit's order, or the subgroups' studies one after the
+        other when there is no overall fit).
+    footnotes : mapping of str to str, optional
+        {marker: text}, printed under the plot for the markers in use.
+    ilab : DataFrame or mapping, optional
+        Extra text columns, as metafor's ``ilab``: a DataFrame (one column per
+        extra column, rows matched by the study label in a ``study`` column or
+        the index; with one fit and as many rows as studies, also by
+        position) or a mapping {header: values} with values a mapping
+        {study label: value}, a Series indexed by label, or a sequence in the
+        fit's input order.
+    ilab_xpos : {"left", "right"} or sequence of them, optional
+        Side of the plot panel for the ``ilab`` columns (one side for all, or
+        one per column; default "left", after the arm data). Positions within
+        a side are laid out from the measured text, so columns never overlap.
 
     Returns
     -------
@@ -510,6 +676,25 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         raise DataError("overall must be a fitted meta-analysis", field="overall")
     fits = [f for _, f in groups]
     first = overall if overall is not None else fits[0]
+    extra_cols = _ilab_columns(ilab, fits, overall)
+    if ilab_xpos is None or isinstance(ilab_xpos, str):
+        ilab_sides = [ilab_xpos or "left"] * len(extra_cols)
+    else:
+        ilab_sides = [str(x) for x in ilab_xpos]
+        if len(ilab_sides) != len(extra_cols):
+            raise DataError(f"ilab_xpos has {len(ilab_sides)} sides but ilab has {len(extra_cols)} columns",
+                            field="ilab_xpos")
+    if any(side not in ("left", "right") for side in ilab_sides):
+        raise DataError(f"ilab_xpos must be 'left' or 'right' (or one of them per column), got {ilab_xpos!r}",
+                        field="ilab_xpos")
+    marks = [[str(v) if v is not None and not (isinstance(v, float) and np.isnan(v)) else "" for v in vals]
+             for vals in _per_study(markers, fits, overall, "markers")] if markers is not None else \
+        [[""] * len(f.labels) for f in fits]
+    notes = {str(k): str(v) for k, v in (footnotes or {}).items()}
+    used = {part for vals in marks for m in vals for part in _marker_parts(m)}
+    unexplained = sorted(used - set(notes))
+    if unexplained:
+        raise DataError(f"marker(s) {unexplained} have no text in footnotes", field="footnotes")
     meas = _measure(first, measure)
     for f in fits:
         m = _measure(f, measure)
@@ -518,7 +703,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     grouped = groups[0][0] is not None
 
     # arm data
-    datas = [_fit_data(f) for f in fits]
+    datas = [_arm_frame(f, data) for f in fits]
     kinds = {_arm_kind(d) for d in datas}
     arm_kind = kinds.pop() if len(kinds) == 1 else None
     if arms is True and arm_kind is None:
@@ -560,7 +745,10 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         for i in order:
             lab = str(fit.labels[i])
             ok = bool(np.isfinite(yi[i]) and np.isfinite(se[i]))
-            row = _Row("study", label=lab, indent=grouped)
+            mark = marks[gi][i]
+            row = _Row("study", label=lab + (superscript(mark) if mark else ""), indent=grouped)
+            for j, (_, cells) in enumerate(extra_cols):
+                row.cells[f"ilab{j}"] = cells[gi][i]
             if ok:
                 row.est, row.lo, row.hi = float(yi[i]), float(yi[i] - z * se[i]), float(yi[i] + z * se[i])
                 row.size = float(w[i])
@@ -620,6 +808,9 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             rows.append(_Row("text", label=txt))
     while rows and rows[-1].kind == "blank":
         rows.pop()
+    for mark, text in notes.items():
+        if mark in used:  # in the order of footnotes
+            rows.append(_Row("text", label=f"{superscript(mark)} {text}"))
     if no_rob:
         warnings.warn(f"no risk-of-bias judgements for {', '.join(repr(s) for s in no_rob)} (matched by study label)",
                       MgmetaWarning, stacklevel=2)
@@ -632,12 +823,21 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             [("m", "Mean"), ("s", "SD"), ("n", "Total")]
         for arm, name in ((1, a1), (2, a2)):
             cols += [_Col(f"{key}{arm}", head, "left", group=name, priority=3) for key, head in sub_cols]
+    right_ilab = []
+    for j, ((head, cells), side) in enumerate(zip(extra_cols, ilab_sides)):
+        numeric = all(_NUMBER.fullmatch(t) for vals in cells for t in vals if t)
+        col = _Col(f"ilab{j}", head, side, align="right" if numeric else "left", priority=2)
+        if side == "left":
+            cols.append(col)
+        else:
+            right_ilab.append(col)
     eff_group = style.measure_name(meas)
     cols += [_Col("est", "", "right", group=eff_group, group_header2=_method_header(first)),
              _Col("lo", "", "right", group=eff_group, group_header2=_method_header(first)),
              _Col("hi", "", "right", group=eff_group, group_header2=_method_header(first))]
     if weights:
         cols.append(_Col("weight", "Weight", "right", priority=1))
+    cols += right_ilab
     rob_legend = None
     if robinfo is not None:
         _, doms = robinfo
@@ -660,13 +860,29 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
                                  hi=style.format_value(float(tr(row.hi)), digits) + "]")
 
     summary_fit = overall if overall is not None else (fits[0] if not grouped else None)
-    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=favours,
-                 xlim=_xlim_analysis(xlim, meas), symmetric=symmetric, title=title, xlabel=xlabel,
+    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours),
+                 xlim=_xlim_analysis(xlim, meas), symmetric=symmetric, title=title, xlabel=_xlabel(xlabel, meas),
                  width=width, fontsize=fontsize, columns_mode=columns, rob_legend=rob_legend,
                  max_label_width=max_label_width)
     if refline and summary_fit is not None and np.isfinite(summary_fit.estimate):
         spec.refline = float(summary_fit.estimate)
     return _Table(spec).draw(ax)
+
+
+def _xlabel(xlabel: str | None, measure: str | None) -> str | None:
+    """The axis title: the user's, or the measure and its scale ("Odds ratio (log scale)")."""
+    if xlabel is not None:
+        return str(xlabel) or None
+    name = style.measure_name(measure)
+    return f"{name} (log scale)" if style.is_ratio(measure) else name
+
+
+def _favours(favours: Any) -> tuple[str, str] | None:
+    if favours is None:
+        return None
+    if isinstance(favours, str) or len(favours) != 2 or not all(isinstance(f, str) for f in favours):
+        raise DataError(f"favours must be two texts (left, right), got {favours!r}", field="favours")
+    return (str(favours[0]), str(favours[1]))
 
 
 def _show_pi(fit: Any, prediction: bool | None) -> bool:
@@ -769,9 +985,9 @@ def _full_row(res: Any, label: str, digits: int, measure: str | None, extra: lis
 
 def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes | None = None,
                          measure: str | None = None, digits: int = 2, width: float = 7.0,
-                         fontsize: float | None = None, favours: tuple[str, str] | None = ("magnesium", "control"),
+                         fontsize: float | None = None, favours: tuple[str, str] | None = None,
                          xlim: tuple[float, float] | None = None, symmetric: bool | None = None,
-                         title: str | None = None) -> Figure:
+                         title: str | None = None, xlabel: str | None = None) -> Figure:
     """Forest plot of the leave-one-out analysis: the pooled estimate with each study omitted in turn.
 
     Parameters
@@ -783,7 +999,7 @@ def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes 
         The leave-one-out table (``res.leave_one_out()``, computed when not
         given): one row per omitted study in input order, columns
         ``estimate ci_lower ci_upper`` and, if present, ``tau2 i2 pvalue``.
-    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title
+    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title, xlabel
         As in :func:`forest`.
 
     Returns
@@ -808,21 +1024,21 @@ def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes 
     rows = _frame_rows(loo, [f"Omitting {lab}" for lab in res.labels], extra, digits, meas)
     rows.append(_Row("blank", height=0.4))
     rows.append(_full_row(res, f"All studies ({_model_label(res).lower()})", digits, meas, extra))
-    cols = [_Col("est", "", "right", group=style.measure_name(meas), group_header2=f"{100 * res.level:g}% CI"),
-            _Col("lo", "", "right", group=style.measure_name(meas), group_header2=f"{100 * res.level:g}% CI"),
-            _Col("hi", "", "right", group=style.measure_name(meas), group_header2=f"{100 * res.level:g}% CI")]
+    cols = [_Col("est", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
+            _Col("lo", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
+            _Col("hi", "", "right", group=style.measure_name(meas), group_header2=_method_header(res))]
     cols += _extra_cols(loo, extra, heads)
-    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=favours, xlim=_xlim_analysis(xlim, meas),
+    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours), xlim=_xlim_analysis(xlim, meas),
                  symmetric=symmetric, title=title, width=width, fontsize=fontsize, refline=float(res.estimate),
-                 label_header="Study omitted")
+                 label_header="Study omitted", xlabel=_xlabel(xlabel, meas))
     return _Table(spec).draw(ax)
 
 
 def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any = None, ax: Axes | None = None,
                       measure: str | None = None, digits: int = 2, width: float = 7.0, fontsize: float | None = None,
-                      favours: tuple[str, str] | None = ("magnesium", "control"),
+                      favours: tuple[str, str] | None = None,
                       xlim: tuple[float, float] | None = None, symmetric: bool | None = None,
-                      title: str | None = None) -> Figure:
+                      title: str | None = None, xlabel: str | None = None) -> Figure:
     """Forest plot of a cumulative meta-analysis: the pooled estimate as studies are added in turn.
 
     Parameters
@@ -838,7 +1054,7 @@ def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any =
     order : sequence of int, optional
         0-based positions of the studies in the order they are added (as
         ``res.cumulative(order=)``); default the input order.
-    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title
+    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title, xlabel
         As in :func:`forest`.
 
     Returns
@@ -871,13 +1087,13 @@ def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any =
     extra = [("tau2", "tau2", "num"), ("i2", "i2", "pct"), ("p", "pvalue", "p")]
     heads = {"tau2": "\u03c4\u00b2", "i2": "I\u00b2", "p": "p"}
     rows = _frame_rows(cum, [f"+ {n}" if i else n for i, n in enumerate(names)], extra, digits, meas)
-    cols = [_Col("est", "", "right", group=style.measure_name(meas), group_header2=f"{100 * res.level:g}% CI"),
-            _Col("lo", "", "right", group=style.measure_name(meas), group_header2=f"{100 * res.level:g}% CI"),
-            _Col("hi", "", "right", group=style.measure_name(meas), group_header2=f"{100 * res.level:g}% CI")]
+    cols = [_Col("est", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
+            _Col("lo", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
+            _Col("hi", "", "right", group=style.measure_name(meas), group_header2=_method_header(res))]
     cols += _extra_cols(cum, extra, heads)
-    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=favours, xlim=_xlim_analysis(xlim, meas),
+    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours), xlim=_xlim_analysis(xlim, meas),
                  symmetric=symmetric, title=title, width=width, fontsize=fontsize, refline=float(res.estimate),
-                 label_header="Study added")
+                 label_header="Study added", xlabel=_xlabel(xlabel, meas))
     return _Table(spec).draw(ax)
 
 
@@ -912,6 +1128,7 @@ class _Table:
     """Lays out and draws a forest table (text columns around a plot panel)."""
 
     GAP = 0.09          # between columns of a group (inches)
+    CAP = 0.7           # largest square side as a share of the study's CI (the whisker shows 15% each side)
     GROUP_GAP = 0.16    # between groups
     MARGIN = 0.08
 
@@ -924,6 +1141,13 @@ class _Table:
     # ---- measuring ------------------------------------------------------
     def _w(self, text: str, bold: bool = False) -> float:
         return style.text_width(text, self.fs, "bold" if bold else "normal")
+
+    def _label_need(self, r: _Row) -> float:
+        """Width a label asks for: a summary label may break before its parenthesis."""
+        if r.kind == "summary" and " (" in r.label:
+            head, tail = r.label.split(" (", 1)
+            return max(self._w(head, r.bold), self._w("(" + tail, r.bold))
+        return self._w(r.label, r.bold)
 
     def _col_widths(self, cols: list[_Col]) -> None:
         for c in cols:
@@ -974,17 +1198,21 @@ class _Table:
         cols = [replace(c) for c in spec.columns]
         self._col_widths(cols)
         label_rows = [r for r in rows if r.kind not in ("text", "blank")]
-        full_label_w = max([self._w(r.label, r.bold) + (0.12 if r.indent else 0) for r in label_rows] +
+        # the width every label asks for (a summary label may break before its parenthesis), and the width
+        # that keeps every label on one line (taken when there is room)
+        full_label_w = max([self._label_need(r) + (0.12 if r.indent else 0) for r in label_rows] +
                            [self._w(spec.label_header, True)])
+        want_label_w = max([self._w(r.label, r.bold) + (0.12 if r.indent else 0) for r in label_rows] +
+                           [full_label_w])
         max_label = spec.max_label_width or max(1.0, W / 3)
         min_panel = max(1.0, 0.17 * W)
-        label_w = min(full_label_w, max_label)
+        label_w = min(want_label_w, max_label)
 
         def panel_for(lw: float, cs: list[_Col]) -> float:
             return W - (2 * self.MARGIN + lw + self._side_width(cs) + 0.1)
 
         # 1. wrap long labels down to a floor; 2. drop optional columns; 3. wrap labels further
-        floor = min(label_w, max(1.2, W / 5))
+        floor = min(label_w, full_label_w, max(1.2, W / 5))
 
         def fit(cs: list[_Col]) -> tuple[float, float]:
             lw = label_w
@@ -1020,7 +1248,14 @@ class _Table:
                 r.height = r.label.count("\n") + 1
             elif r.kind != "blank":
                 avail = label_w - (0.12 if r.indent else 0)
-                r.label = style.wrap_text(r.label, avail, self.fs, "bold" if r.bold else "normal")
+                weight = "bold" if r.bold else "normal"
+                if r.kind == "summary" and " (" in r.label and self._w(r.label, r.bold) > avail:
+                    # "Random-effects model" over "(REML, Hartung-Knapp)"
+                    head, tail = r.label.split(" (", 1)
+                    r.label = (style.wrap_text(head, avail, self.fs, weight) + "\n" +
+                               style.wrap_text("(" + tail, avail, self.fs, weight))
+                else:
+                    r.label = style.wrap_text(r.label, avail, self.fs, weight)
                 r.height = max(1.0, 0.85 * (r.label.count("\n") + 1))
         # lines of text after the last drawn row go under the axis (the axis then sits right below the
         # last diamond or bar); lines of text between rows stay in place
@@ -1137,11 +1372,15 @@ class _Table:
                        cands[np.isin(np.round(cands / 10.0 ** np.floor(np.log10(cands)), 6), [1.0, 5.0])],
                        cands[np.isin(np.round(cands / 10.0 ** np.floor(np.log10(cands)), 6), [1.0])]]
             opt_list = []
+            plain = []
             for o in options:
                 o = np.unique(np.concatenate([o, [1.0]])) if lo <= 0 <= hi else o
+                plain.append(o)
                 if exact:  # user limits are labelled too (0.25 ... 2)
                     o = np.unique([float(f"{v:.10g}") for v in np.concatenate([o, np.exp([lo, hi])])])
                 opt_list.append(o)
+            if exact:  # when labelled limits crowd the axis, the ladder alone
+                opt_list += plain
             for o in opt_list:
                 labs = [_tick_label(v) for v in o]
                 if len(o) >= 2 and self._fits(np.log(o), lo, hi, labs):
@@ -1184,6 +1423,13 @@ class _Table:
                 outer.set_axis_off()
                 scale_h = 1.0
             self.W, self.Hs = W, H
+            kept = {c.key for c in self.cols}
+            dropped = list(dict.fromkeys(c.group or c.header for c in spec.columns if c.key not in kept))
+            if dropped:
+                warnings.warn(f"forest plot {W:.2g} in wide: no room for the column(s) "
+                              f"{', '.join(repr(d) for d in dropped)}, left out; make the figure wider "
+                              f"(width=) or pass columns='all' to keep them and wrap the labels",
+                              MgmetaWarning, stacklevel=3)
             outer.set_xlim(0, 1)
             outer.set_ylim(0, 1)
             # plot panel: the rows region (from the top of the first row to the bottom of the last)
@@ -1274,12 +1520,13 @@ class _Table:
         smax = 0.92 * self.row_h * 72  # largest square side, points
         smin = 2.2
         segs, xs, ys, ss, arrows_r, arrows_l = [], [], [], [], [], []
+        kinds: list[bool] = []   # True: a point of a leave-one-out or cumulative table
         for r in self.spec.rows:
             ind = 0.12 if r.indent else 0.0
             if id(r) in self.tail_ids:
                 continue
             if r.kind == "text":
-                o.text(self._x(self.label_x + ind), r.y, r.label, ha="left", va="center", fontsize=fs * 0.92,
+                o.text(self._x(self.label_x + ind), r.y, _spaces(r.label), ha="left", va="center", fontsize=fs * 0.92,
                        transform=t, gid="heterogeneity" if r.label.startswith("Heterogeneity") else "footnote",
                        linespacing=1.1, parse_math=False)
                 continue
@@ -1326,10 +1573,13 @@ class _Table:
                     xs.append(e)
                     ys.append(r.y)
                     if r.size is None:
-                        ss.append(-1.0)
+                        side = 0.5 * self.row_h * 72
                     else:
                         side = max(smin, smax * np.sqrt(max(r.size, 0.0) / wmax))
-                        ss.append(side)
+                    # never wider than CAP of the CI, so that the whisker shows on both sides (as RevMan)
+                    ci_pt = (r.hi - r.lo) / (self.hi - self.lo) * self.panel_w * 72
+                    ss.append(max(min(side, self.CAP * ci_pt), 1.0))
+                    kinds.append(r.size is None)
             elif r.kind == "summary":
                 self._diamond(r)
             elif r.kind == "prediction":
@@ -1338,13 +1588,11 @@ class _Table:
             p.add_collection(LineCollection(segs, colors=style.COLORS["ci"], linewidths=0.8, zorder=2,
                                             gid="study-ci", capstyle="butt"))
         ss_arr = np.array(ss)
-        sq = ss_arr > 0
-        if sq.any():
-            p.scatter(np.array(xs)[sq], np.array(ys)[sq], s=ss_arr[sq] ** 2, marker="s", c=style.COLORS["study"],
-                      edgecolors="none", zorder=3, gid="study-square", clip_on=False)
-        if (~sq).any():
-            p.scatter(np.array(xs)[~sq], np.array(ys)[~sq], s=(0.45 * self.row_h * 72) ** 2, marker="o",
-                      c=style.COLORS["study"], edgecolors="none", zorder=3, gid="study-point", clip_on=False)
+        pt = np.array(kinds, dtype=bool)
+        for sel, gid in ((~pt, "study-square"), (pt, "study-point")):
+            if sel.any():
+                p.scatter(np.array(xs)[sel], np.array(ys)[sel], s=ss_arr[sel] ** 2, marker="s",
+                          c=style.COLORS["study"], edgecolors="none", zorder=3, gid=gid, clip_on=False)
         ms = (0.5 * self.row_h * 72) ** 2
         for arrows, marker in ((arrows_r, ">"), (arrows_l, "<")):
             if arrows:
@@ -1415,8 +1663,9 @@ class _Table:
             else:
                 spans.append([top, bottom])
         if self.lo <= self.null <= self.hi:
+            # not clipped: at an end of the axis (limits clipped at the null) it is drawn whole
             p.vlines([self._d(self.null)] * len(spans), [s[0] for s in spans], [s[1] for s in spans],
-                     colors=style.COLORS["reference"], linewidths=0.6, zorder=1, gid="null-line")
+                     colors=style.COLORS["reference"], linewidths=0.8, zorder=1, gid="null-line", clip_on=False)
         ref = self.spec.refline
         if ref is not None and self.lo <= ref <= self.hi:
             summaries = [r for r in self.spec.rows if r.kind == "summary" and not r.indent]
@@ -1432,6 +1681,12 @@ class _Table:
         fav = self.spec.favours
         tick_drop = (3.0 + 2.0 + fs * 0.94 * 1.3 + 3.0) / 72  # tick, pad, label, gap (inches)
         base = mtransforms.blended_transform_factory(p.transData, p.transAxes)
+        # the axis title right under the tick labels, the favours labels under it
+        if self.spec.xlabel:
+            off = mtransforms.ScaledTranslation(0, -tick_drop, self.fig.dpi_scale_trans)
+            p.text(0.5, 0, self.spec.xlabel, ha="center", va="top", fontsize=fs * 0.94, transform=p.transAxes + off,
+                   gid="xlabel")
+            tick_drop += fs * 1.45 / 72
         if fav is not None:
             nx = self._d(min(max(self.null, self.lo), self.hi))
             off = mtransforms.ScaledTranslation(0, -tick_drop, self.fig.dpi_scale_trans)
@@ -1444,11 +1699,6 @@ class _Table:
             p.text(nx, 0, right + " \u2192", ha="left", va="top", fontsize=fs * 0.92, clip_on=False,
                    transform=base + off + mtransforms.ScaledTranslation(gap, 0, self.fig.dpi_scale_trans),
                    gid="favours-right")
-        if self.spec.xlabel:
-            drop = tick_drop + (fs * 1.5 / 72 if fav is not None else 0)
-            off = mtransforms.ScaledTranslation(0, -drop, self.fig.dpi_scale_trans)
-            p.text(0.5, 0, self.spec.xlabel, ha="center", va="top", fontsize=fs, transform=p.transAxes + off,
-                   gid="xlabel")
 
     def _draw_tail(self) -> None:
         """Heterogeneity and test lines that follow the last drawn row, under the axis."""
@@ -1456,7 +1706,7 @@ class _Table:
         y_in = self.MARGIN + self.foot_h + self.tail_h  # top of the block, from the bottom (inches)
         for r in self.tail:
             h = r.height * self.row_h * 0.92
-            o.text(self._x(self.label_x + (0.12 if r.indent else 0.0)), (y_in - h / 2) / self.Hs, r.label,
+            o.text(self._x(self.label_x + (0.12 if r.indent else 0.0)), (y_in - h / 2) / self.Hs, _spaces(r.label),
                    ha="left", va="center", fontsize=fs * 0.92, transform=o.transAxes, linespacing=1.1,
                    parse_math=False, gid="heterogeneity" if r.label.startswith("Heterogeneity") else "footnote")
             y_in -= h

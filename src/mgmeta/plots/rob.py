@@ -2,7 +2,7 @@
 
 Drawn as robvis draws them (McGuinness & Higgins 2021): one coloured circle
 per study and domain, with a glyph that repeats the judgement (``+`` low,
-``−`` some concerns, ``×`` high, ``?`` unclear / no information), so that the
+``−`` some concerns, ``×`` high, ``?`` no information), so that the
 figure reads in greyscale and for colour-blind readers; and, per domain, a
 horizontal bar of the proportion of studies (or of the weight in the
 meta-analysis) at each judgement.
@@ -33,8 +33,9 @@ from mgmeta.plots import style
 
 __all__ = ["rob_summary", "JUDGEMENTS", "DOMAIN_NAMES", "normalize_judgement", "rob_domains", "rob_table"]
 
-#: The judgements, from best to worst, then "unclear" (no information).
-JUDGEMENTS = ("low", "some concerns", "high", "unclear")
+#: The RoB 2 judgements, from best to worst, then "no information" (robvis' fourth level; what Cochrane's
+#: RoB 1 called "unclear"). RoB 2 itself has no "unclear" category, so "unclear" is read as "no information".
+JUDGEMENTS = ("low", "some concerns", "high", "no information")
 
 #: Readable names of the RoB 2 domains of ``data/trials.csv``.
 DOMAIN_NAMES: dict[str, str] = {
@@ -52,17 +53,24 @@ _ALIASES: dict[str, str] = {
     "some concerns": "some concerns", "some concern": "some concerns", "some": "some concerns",
     "moderate": "some concerns", "-": "some concerns", "\u2212": "some concerns", "s": "some concerns",
     "high": "high", "high risk": "high", "serious": "high", "critical": "high", "x": "high", "h": "high",
-    "unclear": "unclear", "unclear risk": "unclear", "no information": "unclear", "ni": "unclear",
-    "?": "unclear", "u": "unclear", "not reported": "unclear", "": "unclear",
+    "unclear": "no information", "unclear risk": "no information", "no information": "no information",
+    "no info": "no information", "ni": "no information", "?": "no information", "u": "no information",
+    "not reported": "no information", "": "no information",
 }
 
 
 def normalize_judgement(value: Any, study: str | None = None, domain: str | None = None) -> str:
     """One of :data:`JUDGEMENTS` for a judgement as written in the data.
 
-    Accepts the RoB 2 words (``low``, ``some concerns``, ``high``), Cochrane's
-    ``unclear``/``no information``, robvis' glyphs and common variants, in any
-    case; a missing value is "unclear".
+    Accepts the RoB 2 words (``low``, ``some concerns``, ``high``, ``no
+    information``), RoB 1's ``unclear`` (read as "no information", since RoB 2
+    has no "unclear"), robvis' glyphs and common variants, in any case; a
+    missing value is "no information".
+
+    Examples
+    --------
+    >>> normalize_judgement("Unclear risk"), normalize_judgement("+"), normalize_judgement(None)
+    ('no information', 'low', 'no information')
 
     Raises
     ------
@@ -70,7 +78,7 @@ def normalize_judgement(value: Any, study: str | None = None, domain: str | None
         An unknown judgement, naming the study and the domain.
     """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "unclear"
+        return "no information"
     key = str(value).strip().lower()
     if key in _ALIASES:
         return _ALIASES[key]
@@ -182,7 +190,8 @@ def rob_summary(data: pd.DataFrame, *, kind: str = "both", domains: Sequence[str
     ----------
     data : DataFrame
         One row per study with judgement columns (``rob_*`` in
-        ``data/trials.csv``: low / some concerns / high / unclear).
+        ``data/trials.csv``: low / some concerns / high / no information;
+        "unclear" is read as "no information").
     kind : {"both", "traffic_light", "summary"}
         The traffic-light grid (studies × domains), the bar chart of the share
         of studies at each judgement per domain, or both (the grid above the

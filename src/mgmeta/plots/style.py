@@ -92,9 +92,9 @@ ROB_COLORS: dict[str, str] = {
     "low": OKABE_ITO["bluish_green"],
     "some concerns": OKABE_ITO["yellow"],
     "high": OKABE_ITO["vermillion"],
-    "unclear": OKABE_ITO["sky_blue"],
+    "no information": OKABE_ITO["sky_blue"],
 }
-ROB_SYMBOLS: dict[str, str] = {"low": "+", "some concerns": "\u2212", "high": "\u00d7", "unclear": "?"}
+ROB_SYMBOLS: dict[str, str] = {"low": "+", "some concerns": "\u2212", "high": "\u00d7", "no information": "?"}
 
 #: The bundled font: identical metrics everywhere, so layouts and image baselines are reproducible.
 FONT_FAMILY = "DejaVu Sans"
