@@ -62,10 +62,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         ContinuityCorrectionWarning,
         ConvergenceError,
         DataError,
+        DuplicateLabelWarning,
         MgmetaError,
         MgmetaWarning,
+        OmittedStudiesWarning,
         SchemaError,
     )
+    from mgmeta.control import Control
     from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
     from mgmeta.profiles import Profile, apply_profile, get_profile, profiles
     from mgmeta.reproduce import attribute_differences, reproduce
@@ -131,6 +134,9 @@ __all__ = [
     "MgmetaError",
     "DataError",
     "SchemaError",
+    "OmittedStudiesWarning",
+    "DuplicateLabelWarning",
+    "Control",
     "ConvergenceError",
     "MgmetaWarning",
     "ContinuityCorrectionWarning",
@@ -189,6 +195,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "MgmetaError": ("mgmeta.errors", "MgmetaError"),
     "MgmetaWarning": ("mgmeta.errors", "MgmetaWarning"),
     "SchemaError": ("mgmeta.errors", "SchemaError"),
+    "OmittedStudiesWarning": ("mgmeta.errors", "OmittedStudiesWarning"),
+    "DuplicateLabelWarning": ("mgmeta.errors", "DuplicateLabelWarning"),
+    "Control": ("mgmeta.control", "Control"),
     "HeterogeneityCI": ("mgmeta.models", "HeterogeneityCI"),
     "Interval": ("mgmeta.models", "Interval"),
     "MetaAnalysisResult": ("mgmeta.models", "MetaAnalysisResult"),
