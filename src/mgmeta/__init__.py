@@ -54,9 +54,12 @@ from mgmeta.errors import (
     SchemaError,
 )
 from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
+from mgmeta.multivariate import LikelihoodRatioTest, MultivariateResult, meta_analysis_mv
 from mgmeta.profiles import Profile, apply_profile, get_profile, profiles
 from mgmeta.reproduce import attribute_differences, reproduce
+from mgmeta.selection import SelectionModelResult, selection_model
 from mgmeta.simulate import SimulationResult, simulate
+from mgmeta.vcalc import vcov_shared_arm
 
 __version__ = "0.1.0"
 
@@ -64,6 +67,12 @@ __all__ = [
     "conversions",
     "effect_sizes",
     "meta_analysis",
+    "meta_analysis_mv",
+    "MultivariateResult",
+    "LikelihoodRatioTest",
+    "vcov_shared_arm",
+    "selection_model",
+    "SelectionModelResult",
     "mantel_haenszel",
     "peto",
     "BinaryPoolResult",
