@@ -105,8 +105,10 @@ class _Structure:
         return out
 
     def names(self) -> list[str]:
-        return ([f"sigma^2.{i + 1}" for i in range(self.n_sigma2)] + [f"tau^2.{i + 1}" for i in range(self.n_tau2)]
-                + [f"rho.{i + 1}" if self.n_rho > 1 else "rho" for i in range(self.n_rho)])
+        """metafor's names: sigma^2.1, sigma^2.2, ... (sigma^2 when there is one), likewise tau^2 and rho."""
+        def numbered(stem: str, n: int) -> list[str]:
+            return [stem] if n == 1 else [f"{stem}.{i + 1}" for i in range(n)]
+        return numbered("sigma^2", self.n_sigma2) + numbered("tau^2", self.n_tau2) + numbered("rho", self.n_rho)
 
 
 def _column(data: pd.DataFrame | None, name: str, k: int) -> np.ndarray:
@@ -388,8 +390,8 @@ class _Model:
             total = float(np.var(self.y, ddof=1))
         else:
             b = fe[2]
-            total = max(0.001 * nvar, float(np.var(self.y - self.X @ b, ddof=1))
-                        - 1 / np.mean(1 / np.diag(self.V)))
+            total = float(max(0.001 * nvar, float(np.var(self.y - self.X @ b, ddof=1))
+                              - float(1 / np.mean(1 / np.diag(self.V)))))
         th = np.full(st.n_par, np.log(total / max(nvar, 1)))
         th[st.is_rho()] = np.arctanh(0.5)
         return th
@@ -432,34 +434,57 @@ class _Model:
         if not np.isfinite(fun(x0)):
             raise ConvergenceError("the marginal covariance matrix is not positive definite at the starting "
                                    "values")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            opt = optimize.minimize(fun, x0, jac=jac, hess=hess, method="trust-exact",
-                                    options={"gtol": _GTOL, "maxiter": _MAXITER})
-        x = opt.x
-        g = jac(x)
-        # Near the optimum the change in -2 ll drops below its rounding error before the gradient is ~0
-        # and trust-exact stops with "precision loss": finish with plain Newton steps on the analytic
-        # gradient and Hessian while they shrink the gradient.
-        for _ in range(10):
-            if np.max(np.abs(g)) <= _GTOL:
-                break
-            try:
-                step = np.linalg.solve(hess(x), g)
-            except np.linalg.LinAlgError:
-                break
-            x_new = x - step
-            g_new = jac(x_new)
-            if not np.isfinite(fun(x_new)) or np.max(np.abs(g_new)) >= np.max(np.abs(g)):
-                break
-            x, g = x_new, g_new
+        x, g, ok = self._newton(fun, jac, hess, x0)
+        message = "Newton-Raphson"
+        if not ok:
+            # scipy's trust-region Newton method (exact subproblem) copes with indefinite Hessians far from
+            # the optimum; it is the fallback when plain Newton steps stop descending
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                opt = optimize.minimize(fun, x, jac=jac, hess=hess, method="trust-exact",
+                                        options={"gtol": _GTOL, "maxiter": _MAXITER})
+            # near the optimum the change in -2 ll drops below its rounding error before the gradient
+            # is ~0 and trust-exact stops with "precision loss": finish with plain Newton steps
+            x, g, ok = self._newton(fun, jac, hess, opt.x)
+            ok = ok or opt.success
+            message = str(opt.message)
         # a variance component that heads to 0 (log scale to -inf) stops with a tiny gradient: accept
-        if not (opt.success or np.all(np.abs(g) < 1e-6)) or not np.isfinite(fun(x)):
-            raise ConvergenceError(f"the (restricted) likelihood could not be maximised: {opt.message} "
+        if not (ok or np.all(np.abs(g) < 1e-6)) or not np.isfinite(fun(x)):
+            raise ConvergenceError(f"the (restricted) likelihood could not be maximised: {message} "
                                    f"(gradient {g})")
         t = full(x)
         ev = self.evaluate(t)
         return t, ev
+
+    @staticmethod
+    def _newton(fun: Any, jac: Any, hess: Any, x: np.ndarray,
+                maxiter: int = 200) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Newton-Raphson with step halving while the Hessian is positive definite; (x, gradient, converged)."""
+        f = fun(x)
+        g = jac(x)
+        for _ in range(maxiter):
+            if np.max(np.abs(g)) <= _GTOL:
+                return x, g, True
+            try:
+                L = np.linalg.cholesky(hess(x))
+            except np.linalg.LinAlgError:
+                return x, g, False
+            step = np.linalg.solve(L.T, np.linalg.solve(L, g))
+            t = 1.0
+            for _ in range(40):
+                x_new = x - t * step
+                f_new = fun(x_new)
+                if f_new <= f + 1e-13 * abs(f):
+                    break
+                t /= 2
+            else:
+                return x, g, False
+            g_new = jac(x_new)
+            if f_new >= f and np.max(np.abs(g_new)) >= np.max(np.abs(g)):
+                # rounding level reached without a smaller gradient
+                return x, g, np.max(np.abs(g)) < 1e-6
+            x, f, g = x_new, f_new, g_new
+        return x, g, False
 
     def natural(self, theta: np.ndarray) -> np.ndarray:
         rho = self.st.is_rho()
@@ -958,7 +983,8 @@ class MultivariateResult:
                 f"Q{'E' if has_mods else ''}(df = {self.qe_df}) = {self.qe:.4f}, "
                 f"p-val {('< .0001' if self.qe_pvalue < 1e-4 else '= ' + fmt.format_pvalue(self.qe_pvalue))}", ""]
         if has_mods:
-            coefs = ",".join(str(i + 1) for i in self.btt)
+            b = [i + 1 for i in self.btt]
+            coefs = f"{b[0]}:{b[-1]}" if len(b) > 1 and b == list(range(b[0], b[-1] + 1)) else ",".join(map(str, b))
             if self.test == "t":
                 out += [f"Test of Moderators (coefficients {coefs}):",
                         f"F(df1 = {self.qm_df}, df2 = {self.df}) = {self.qm:.4f}, p-val "

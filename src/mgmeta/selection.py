@@ -221,9 +221,9 @@ class SelectionModelResult:
         return pd.DataFrame([{c: getattr(self, c) for c in cols}])
 
     def __str__(self) -> str:
-        head = (f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)" if self.random
-                else f"Equal-Effects Model (k = {self.k})")
-        out = [head, ""]
+        title = (f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)" if self.random
+                 else f"Equal-Effects Model (k = {self.k})")
+        out = [title, ""]
         if self.random:
             out += [f"tau^2 (estimated amount of total heterogeneity): {fmt.format_number(self.tau2)} "
                     f"(SE = {fmt.format_number(self.se_tau2)})",
@@ -314,8 +314,8 @@ def selection_model(res: Any, type: str = "stepfun", steps: Any = (0.025, 1), *,
     >>> yi = [0.166, 0.372, 0.703, 0.182, -0.288, 0.728, 0.756, -0.223, -0.236, 0.698]
     >>> vi = [0.0188, 0.033, 0.5402, 0.0313, 0.0797, 0.2249, 0.0868, 0.1956, 0.3397, 0.0978]
     >>> sel = mgmeta.selection_model(mgmeta.meta_analysis(yi, vi, method="ML"), steps=(0.025, 1))
-    >>> sel.delta[0], sel.lrt_df
-    (1.0, 1)
+    >>> [int(n) for n in sel.k_steps], round(float(sel.delta[1]), 2), round(sel.estimate, 2)
+    ([3, 7], 0.19, 0.14)
     """
     from mgmeta.models import MetaAnalysisResult, meta_analysis
     if not isinstance(res, MetaAnalysisResult):

@@ -12,16 +12,19 @@
 ##   selmodel   selmodel(rma(..., method = "ML"), type = "stepfun" | "beta", ...)
 ##   failures   calls that R refused (with the error)
 ##
-## Regenerate with:   cd tests/reference && Rscript multivariate.R      (about 20 s)
+## Regenerate with:   cd tests/reference && Rscript multivariate.R      (1 to 3 minutes)
 ## Needs R with metafor (3.8), metadat and jsonlite.  The Python tests only read multivariate.json.
 ##
-## Optimiser settings.  rma.mv's default nlminb() stops at a relative change of 1e-10 in the objective, which
-## leaves the variance components good to about 1e-6; every fit here passes control = list(rel.tol = 1e-12,
-## iter.max = 10000, eval.max = 10000) so that the reference is the optimum itself.  confint() is run with
-## control = list(tol = 1e-12) (uniroot's default tolerance, 1.2e-4, is far too loose to compare bounds).
+## Optimiser settings.  rma.mv's default nlminb() stops about 1e-6 short of the optimum (relative, in the
+## variance components of the UN/HCS models), and tighter nlminb settings often end in "false convergence".
+## Every fit is therefore done in two stages (polish_fit below): metafor's default fit, then optim's
+## Nelder-Mead with reltol = 1e-15 started at its estimates (checked against mgmeta's analytic-gradient
+## optimum: they agree to about 1e-8).  `call` is the second-stage call with the starting values written
+## out.  confint() is run with control = list(tol = 1e-12) (uniroot's default tolerance, 1.2e-4, is far
+## too loose to compare bounds) and with metafor's default optimiser settings for the profile refits.
 ## selmodel() uses optim(method = "BFGS") with reltol = 1e-8 by default; here it uses nlminb with rel.tol =
-## 1e-14 and, for the beta model, integrate() with rel.tol = 1e-12 (control$intCtrl).  Each case's `call`
-## is the exact R call.
+## 1e-12 (1e-11, then nlminb's defaults, where it reports false convergence) and, for the beta model,
+## integrate() with rel.tol = 1e-12 (control$intCtrl).  Each case's `call` is the exact R call.
 ##
 ## Conventions as in core.R: vectors are JSON arrays (even of length 1); NA/NaN/Inf are null; 15 significant
 ## digits; levels are proportions in the JSON.
@@ -66,11 +69,25 @@ assink <- dat.assink2016
 hack <- dat.hackshaw1998
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 
-## controls tried in turn: the first with which the optimiser reports convergence is kept (and is in `call`)
-TIGHT <- c("control = list(rel.tol = 1e-12, iter.max = 10000, eval.max = 10000)",
-           "control = list(optimizer = 'optim', optmethod = 'BFGS', reltol = 1e-14, maxit = 10000)",
-           "control = list(rel.tol = 1e-11, iter.max = 10000, eval.max = 10000)",
-           "control = list(iter.max = 10000, eval.max = 10000)")
+## Two stages: metafor's default fit, then Nelder-Mead (reltol = 1e-15) started at its estimates, whose
+## values are written into the recorded call, so that `call` reproduces the reference exactly
+polish_fit <- function(template) {
+  call0 <- sub(", CTRL", "", template, fixed = TRUE)
+  r0 <- run(eval(parse(text = call0), envir = globalenv()))
+  if (r0$failed) { r0$call <- call0; return(r0) }
+  res0 <- r0$value
+  num17 <- function(x) paste(sprintf("%.17g", x), collapse = ", ")
+  inits <- c(if (res0$withS) sprintf("sigma2.init = c(%s)", num17(pmax(res0$sigma2, 1e-8))),
+             if (res0$withG) sprintf("tau2.init = c(%s)", num17(pmax(res0$tau2, 1e-8))),
+             if (res0$withG) sprintf("rho.init = c(%s)", num17(res0$rho)))
+  ctl <- sprintf("control = list(%s, optimizer = 'optim', optmethod = 'Nelder-Mead', reltol = 1e-15, maxit = 100000)",
+                 paste(inits, collapse = ", "))
+  call1 <- sub("CTRL", ctl, template, fixed = TRUE)
+  r1 <- run(eval(parse(text = call1), envir = globalenv()))
+  if (r1$failed) { r0$call <- call0; r0$warnings <- I(c(r0$warnings, "second stage failed")); return(r0) }
+  r1$call <- call1
+  r1
+}
 first_fit <- function(template, controls, placeholder) {
   for (ctl in controls) {
     call <- sub(placeholder, ctl, template, fixed = TRUE)
@@ -159,7 +176,7 @@ vc_block <- function(ci, comp) {
 fits <- list()
 mv_cases <- list()
 for (s in mv_specs) {
-  r <- first_fit(s$call, TIGHT, "CTRL")
+  r <- polish_fit(s$call)
   call <- r$call
   if (r$failed) { record_failure(s$id, call, r); next }
   res <- r$value
@@ -202,9 +219,13 @@ for (s in mv_specs) {
                          ci_ub = arr(pr$ci.ub), pi_lb = arr(pr$pi.lb), pi_ub = arr(pr$pi.ub))
   }
   if (isTRUE(s$confint)) {
-    rc <- run(confint(res, control = list(tol = 1e-12)))
+    ## the profile refits inherit the fit's optimiser settings; with rel.tol = 1e-12 nlminb reports false
+    ## convergence for many of them, so they run with metafor's defaults
+    res_ci <- res
+    res_ci$control <- list()
+    rc <- run(confint(res_ci, control = list(tol = 1e-12)))
     if (rc$failed) {
-      record_failure(paste0(s$id, "_confint"), "confint(res, control = list(tol = 1e-12))", rc)
+      record_failure(paste0(s$id, "_confint"), "res$control <- list(); confint(res, control = list(tol = 1e-12))", rc)
     } else {
       ci <- rc$value
       blocks <- if (inherits(ci, "list.confint.rma")) ci[names(ci) != "digits"] else list(ci)
@@ -213,7 +234,7 @@ for (s in mv_specs) {
         list(names = I(rn), estimate = arr(b$random[, 1]), lower = arr(b$random[, 2]),
              upper = arr(b$random[, 3]))
       })
-      case$confint <- list(call = "confint(res, control = list(tol = 1e-12))", warnings = rc$warnings,
+      case$confint <- list(call = "res$control <- list(); confint(res, control = list(tol = 1e-12))", warnings = rc$warnings,
                            components = comps)
     }
   }
@@ -304,7 +325,7 @@ add_vcov("multiarm_SMD", "SMD", es_smd, function(es, i, j) 1 / es$n2i[i] + es$yi
 ## a multivariate model on the shared-arm V (log OR): random = ~ 1 | trial/arm
 es_or$arm <- seq_len(nrow(es_or))
 V_or <- block_v(function(es, i, j) 1 / es$ci[i] + 1 / es$di[i], es_or)
-r <- first_fit("rma.mv(yi, V_or, random = ~ 1 | trial/arm, data = es_or, CTRL)", TIGHT, "CTRL")
+r <- polish_fit("rma.mv(yi, V_or, random = ~ 1 | trial/arm, data = es_or, CTRL)")
 call <- r$call
 vcov_fit <- if (r$failed) NULL else list(call = call, warnings = r$warnings, beta = num(r$value$beta),
                                          se = num(r$value$se), sigma2 = arr(r$value$sigma2),
@@ -317,8 +338,9 @@ arms_out <- lapply(arms_out, function(x) if (is.numeric(x)) arr(x) else I(x))
 ## ---------------------------------------------------------------------------------------------------------
 
 SELCTRL <- c("control = list(optimizer = 'nlminb', rel.tol = 1e-12, iter.max = 10000, eval.max = 10000)",
-             "control = list(optimizer = 'optim', optmethod = 'BFGS', reltol = 1e-14, maxit = 10000)",
-             "control = list(optimizer = 'nlminb', iter.max = 10000, eval.max = 10000)")
+             "control = list(optimizer = 'nlminb', rel.tol = 1e-11, iter.max = 10000, eval.max = 10000)",
+             "control = list(optimizer = 'nlminb', iter.max = 10000, eval.max = 10000)",
+             "control = list(optimizer = 'optim', optmethod = 'BFGS', reltol = 1e-14, maxit = 10000)")
 SELCTRL_BETA <- paste0(sub(")$", "", SELCTRL), ", intCtrl = list(rel.tol = 1e-12, subdivisions = 10000L))")
 sel_specs <- list(
   list(id = "hackshaw_step1", data = "hackshaw1998", fit = "rma(yi, vi, data = hack, method = 'ML')",
