@@ -942,8 +942,9 @@ class MultivariateResult:
             out += [fmt.text_table(["", "estim", "sqrt", "nlvls", "fixed", "factor"], rows), ""]
         if self.tau2 is not None and self.rho is not None:
             ns = len(self.sigma2)
-            out += [f"outer factor: {self.outer} (nlvls = {self.g_nlevels[1]})",
-                    f"inner factor: {self.inner} (nlvls = {self.g_nlevels[0]})", ""]
+            w = max(len(str(self.outer)), len(str(self.inner)))
+            out += [f"outer factor: {str(self.outer).ljust(w)} (nlvls = {self.g_nlevels[1]})",
+                    f"inner factor: {str(self.inner).ljust(w)} (nlvls = {self.g_nlevels[0]})", ""]
             if len(self.tau2) == 1:
                 rows = [["tau^2", fmt.format_number(self.tau2[0]), fmt.format_number(np.sqrt(self.tau2[0])),
                          "yes" if self.fixed[ns] else "no"],
@@ -953,10 +954,10 @@ class MultivariateResult:
                 rows = [[f"tau^2.{i + 1}", fmt.format_number(t), fmt.format_number(np.sqrt(t)),
                          str(self.g_levels_k[i]), "yes" if self.fixed[ns + i] else "no", self.g_levels[i]]
                         for i, t in enumerate(self.tau2)]
-                out += [fmt.text_table(["", "estim", "sqrt", "k.lvl", "fixed", "level"], rows), ""]
                 if self.struct == "HCS":
-                    out += [f"rho: {fmt.format_number(self.rho[0])}", ""]
-                else:
+                    rows.append(["rho", fmt.format_number(self.rho[0]), "", "", "yes" if self.fixed[-1] else "no", ""])
+                out += [fmt.text_table(["", "estim", "sqrt", "k.lvl", "fixed", "level"], rows), ""]
+                if self.struct == "UN":
                     q = len(self.tau2)
                     R = np.eye(q)
                     r = 0
