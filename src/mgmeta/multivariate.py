@@ -76,6 +76,7 @@ class _Component:
     A: np.ndarray
     w: np.ndarray  # weights on the variance parameters (length n_par, zeros on correlations)
     r: int | None  # index of the correlation parameter, or None
+    pair: tuple[int, int] | None = None  # the cell (a, b) of G for HCS/UN components
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,18 +205,19 @@ def _parse_random(random: Any, struct: str, data: pd.DataFrame | None, k: int) -
             for a in range(q):
                 w = np.zeros(npar)
                 w[ns + a] = 1.0
-                comps.append(_Component(S * np.outer(ind[a], ind[a]), w, None))
+                comps.append(_Component(S * np.outer(ind[a], ind[a]), w, None, (a, a)))
             r = 0
             for a in range(q):  # metafor's order: lower triangle, column by column
                 for b in range(a + 1, q):
                     w = np.zeros(npar)
                     w[ns + a] = w[ns + b] = 0.5
                     cross = np.outer(ind[a], ind[b])
-                    comps.append(_Component(S * (cross + cross.T), w, ns + nt + (0 if struct == "HCS" else r)))
+                    comps.append(_Component(S * (cross + cross.T), w, ns + nt + (0 if struct == "HCS" else r),
+                                            (a, b)))
                     r += 1
-        g_levels = tuple(str(x) for x in levels)
-        # number of outer levels in which each inner level occurs (metafor's k.lvl)
-        g_levels_k = tuple(len(set(ocode[icode == a].tolist())) for a in range(q))
+        g_levels = tuple(str(int(x)) if isinstance(x, float) and x.is_integer() else str(x) for x in levels)
+        # number of effects at each inner level (metafor's k.lvl)
+        g_levels_k = tuple(int(np.sum(icode == a)) for a in range(q))
         g_nlevels = (q, int(ocode.max()) + 1)
     npar = ns + nt + nr
     for j, (_, codes) in enumerate(sig):
@@ -245,8 +247,17 @@ class _Eval:
 class _Model:
     """Data, design, structure; evaluates -2 ll and its derivatives in the transformed parameters."""
 
-    def __init__(self, y: np.ndarray, V: np.ndarray, X: np.ndarray, st: _Structure, method: str):
+    def __init__(self, y: np.ndarray, V: np.ndarray, X: np.ndarray, st: _Structure, method: str,
+                 chol: bool = False):
         self.y, self.V, self.X, self.st, self.method = y, V, X, st, method
+        # chol: the UN matrix G is parametrised by its Cholesky factor (G = L L', the lower triangle of L
+        # row by row), which keeps G positive semi-definite; otherwise log tau² and atanh rho, with G
+        # checked for positive semi-definiteness when it has three or more levels
+        self.chol = chol
+        self.ns = st.n_sigma2
+        self.q = st.g_nlevels[0]
+        self.lidx = [(i, j) for i in range(self.q) for j in range(i + 1)]
+        self.g_comps = [(c, comp.pair) for c, comp in enumerate(st.components) if comp.pair is not None]
         self.k, self.p = X.shape
         self.W = np.stack([c.w for c in st.components]) if st.components else np.zeros((0, st.n_par))
         self.R = np.array([-1 if c.r is None else c.r for c in st.components], dtype=int)
@@ -301,7 +312,42 @@ class _Model:
             d2[c, r, :] = self.W[c] * g
             d2[c, :, r] = self.W[c] * g
             d2[c, r, r] = -2 * th[c] * g
+        if self.chol:
+            L = self.chol_factor(theta)
+            ns = self.ns
+            for cg, (a, b) in self.g_comps:
+                f[cg] = L[a] @ L[b]
+                d1[cg], d2[cg] = 0.0, 0.0
+                for p, (i, j) in enumerate(self.lidx):
+                    d1[cg, ns + p] = (a == i) * L[b, j] + (b == i) * L[a, j]
+                    for p2, (k, m) in enumerate(self.lidx):
+                        if j == m:
+                            d2[cg, ns + p, ns + p2] = (a == i) * (b == k) + (b == i) * (a == k)
         return f, d1, d2
+
+    def chol_factor(self, theta: np.ndarray) -> np.ndarray:
+        L = np.zeros((self.q, self.q))
+        rows, cols = zip(*self.lidx)
+        L[list(rows), list(cols)] = theta[self.ns:]
+        return L
+
+    def g_is_psd(self, theta: np.ndarray) -> bool:
+        """For CS/HCS/UN with three or more levels in the log/atanh parametrisation: is G's correlation
+        matrix positive semi-definite? (With two levels |rho| < 1 suffices.)"""
+        st = self.st
+        if self.chol or st.struct is None or self.q < 3:
+            return True
+        rho = np.tanh(theta[self.ns + st.n_tau2:])
+        R = np.eye(self.q)
+        if st.struct == "UN":
+            r = 0
+            for a in range(self.q):
+                for b in range(a + 1, self.q):
+                    R[a, b] = R[b, a] = rho[r]
+                    r += 1
+        else:
+            R[~np.eye(self.q, dtype=bool)] = rho[0]
+        return bool(np.linalg.eigvalsh(R)[0] >= -1e-12)
 
     def _gls(self, f: np.ndarray) -> tuple[Any, ...] | None:
         """GLS pieces at M = V + sum f_c A_c; None when M (or X'M^-1 X) is not positive definite."""
@@ -335,7 +381,10 @@ class _Model:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        f, d1, d2 = self.coefficients(theta)
+        if not self.g_is_psd(theta):
+            return _Eval(ok=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            f, d1, d2 = self.coefficients(theta)
         g = self._gls(f)
         if g is None:
             return _Eval(ok=False)
@@ -394,6 +443,10 @@ class _Model:
                               - float(1 / np.mean(1 / np.diag(self.V)))))
         th = np.full(st.n_par, np.log(total / max(nvar, 1)))
         th[st.is_rho()] = np.arctanh(0.5)
+        if self.chol:
+            G0 = total / max(nvar, 1) * (0.5 + 0.5 * np.eye(self.q))
+            L0 = np.linalg.cholesky(G0)
+            th[self.ns:] = [L0[i, j] for i, j in self.lidx]
         return th
 
     def fit(self, fixed: dict[int, float] | None = None, start: np.ndarray | None = None) -> tuple[np.ndarray, _Eval]:
@@ -487,10 +540,27 @@ class _Model:
         return x, g, False
 
     def natural(self, theta: np.ndarray) -> np.ndarray:
+        """sigma², tau² and rho from the optimisation parameters."""
         rho = self.st.is_rho()
         with np.errstate(over="ignore"):
             out = np.where(rho, np.tanh(theta), np.exp(theta))
+        if self.chol:
+            L = self.chol_factor(theta)
+            G = L @ L.T
+            d = np.diag(G).copy()
+            out[self.ns:self.ns + self.q] = d
+            r = self.ns + self.q
+            for a in range(self.q):
+                for b in range(a + 1, self.q):
+                    out[r] = G[a, b] / np.sqrt(d[a] * d[b]) if d[a] > 0 and d[b] > 0 else 0.0
+                    r += 1
         return np.where(~rho & (out <= _ZERO), 0.0, out)
+
+    def theta_from_natural(self, nat: np.ndarray) -> np.ndarray:
+        """The log/atanh parameters of natural values (rho kept inside (-1, 1))."""
+        rho = self.st.is_rho()
+        with np.errstate(divide="ignore"):
+            return np.where(rho, np.arctanh(np.clip(nat, -1 + 1e-12, 1 - 1e-12)), np.log(nat))
 
     def ll(self, ev: _Eval) -> float:
         return -0.5 * (self.const + ev.obj)
@@ -797,13 +867,15 @@ class MultivariateResult:
                              "pi_lower": pred - half_pi, "pi_upper": pred + half_pi})
 
     def _profile_ll(self, j: int, value: float, start: np.ndarray) -> float:
-        fixed = {i: float(v) for i, v in enumerate(self._model.natural(self._theta)) if self.fixed[i]}
+        model = self._model
+        nat = model.natural(self._theta)
+        fixed = {i: float(v) for i, v in enumerate(nat) if self.fixed[i]}
         fixed[j] = value
         try:
-            _, ev = self._model.fit(fixed=fixed, start=start)
+            _, ev = model.fit(fixed=fixed, start=start)
         except (ConvergenceError, np.linalg.LinAlgError):
             return np.nan
-        return self._model.ll(ev)
+        return model.ll(ev)
 
     def confint(self, level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood confidence intervals of the variance components (metafor's ``confint``).
@@ -827,6 +899,11 @@ class MultivariateResult:
         there); a bound at the edge of the range means the profile never
         crosses the critical value there.
         """
+        if self._model.chol:
+            raise MgmetaError("profile-likelihood CIs of the tau² and rho of an unstructured (UN) G with three "
+                              "or more levels are not implemented: G is estimated through its Cholesky factor "
+                              "to keep it positive semi-definite, and holding one of its elements fixed needs a "
+                              "constrained fit")
         lev = self.level if level is None else check_level(level)
         target = float(stats.chi2.ppf(lev, 1))
         nat = self._model.natural(self._theta)
@@ -1090,6 +1167,15 @@ def meta_analysis_mv(yi: Any, V: Any, *, random: Any = None, struct: str = "CS",
     M. AIC, BIC and AICc count the coefficients and the estimated variance
     components; for REML, BIC uses log(k - p).
 
+    With struct="UN" and three or more inner levels, G is estimated through
+    its Cholesky factor (G = L L'), so that it stays positive semi-definite;
+    metafor's optimum is then on the same boundary (checked on simulated data).
+    The log/atanh parametrisation alone would let rho leave the set of valid
+    correlation matrices, where the likelihood can be higher but G is not a
+    covariance matrix. For CS and HCS with three or more levels, parameter
+    values with a correlation matrix that is not positive semi-definite are
+    rejected during the optimisation.
+
     References
     ----------
     Viechtbauer W (2010). doi:10.18637/jss.v036.i03
@@ -1131,7 +1217,8 @@ def meta_analysis_mv(yi: Any, V: Any, *, random: Any = None, struct: str = "CS",
     fixed.update({st.n_sigma2 + i: v for i, v in _fixed_values(tau2, st.n_tau2, "tau2", False).items()})
     fixed.update({st.n_sigma2 + st.n_tau2 + i: v
                   for i, v in _fixed_values(rho, st.n_rho, "rho", True).items()})
-    model = _Model(y, Vm, X, st, method)
+    g_fixed = any(j >= st.n_sigma2 for j in fixed)
+    model = _Model(y, Vm, X, st, method, chol=st.struct == "UN" and st.g_nlevels[0] >= 3 and not g_fixed)
     theta, ev = model.fit(fixed=fixed)
     assert ev.beta is not None and ev.vb is not None
     nat = model.natural(theta)

@@ -98,6 +98,17 @@ first_fit <- function(template, controls, placeholder) {
   r
 }
 
+## simulated: 12 studies, up to 3 outcomes each (a few missing), correlated random effects (UN)
+set.seed(15)
+sim3 <- expand.grid(outcome = c("A", "B", "C"), study = 1:12, stringsAsFactors = FALSE)
+sim3 <- sim3[-c(3, 8, 13, 14, 29), ]
+G3 <- matrix(c(0.10, 0.05, 0.02, 0.05, 0.08, 0.04, 0.02, 0.04, 0.12), 3, 3)
+u3 <- t(chol(G3)) %*% matrix(rnorm(36), 3, 12)
+sim3$vi <- round(runif(nrow(sim3), 0.01, 0.08), 4)
+sim3$yi <- round(c(0.2, 0.4, 0.1)[match(sim3$outcome, c("A", "B", "C"))] +
+                 u3[cbind(match(sim3$outcome, c("A", "B", "C")), sim3$study)] + rnorm(nrow(sim3), 0, sqrt(sim3$vi)), 4)
+rownames(sim3) <- NULL
+
 ds <- list(
   konstantopoulos2011 = list(
     call = "dat.konstantopoulos2011", yi = arr(konst$yi), vi = arr(konst$vi), district = arr(konst$district),
@@ -111,6 +122,8 @@ ds <- list(
     call = "dat.assink2016", yi = arr(assink$yi), vi = arr(assink$vi), study = arr(assink$study),
     esid = arr(assink$esid), id = arr(assink$id), pubstatus = arr(assink$pubstatus), year = arr(assink$year),
     deltype = I(assink$deltype)),
+  sim3 = list(call = "simulated in multivariate.R (set.seed(15)): 12 studies x outcomes A, B, C, 5 missing",
+              yi = arr(sim3$yi), vi = arr(sim3$vi), study = arr(sim3$study), outcome = I(sim3$outcome)),
   hackshaw1998 = list(call = "dat.hackshaw1998 (yi, vi as given)", yi = arr(hack$yi), vi = arr(hack$vi)),
   bcg_RR = list(call = "escalc(measure='RR', ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)",
                 yi = arr(bcg$yi), vi = arr(bcg$vi))
@@ -156,6 +169,15 @@ mv_specs <- list(
        confint = TRUE),
   list(id = "berkey_HCS_ML", data = "berkey1998",
        call = "rma.mv(yi, V_berkey, mods = ~ outcome - 1, random = ~ outcome | trial, struct = 'HCS', data = berkey, method = 'ML', CTRL)"),
+  list(id = "sim3_UN_REML", data = "sim3",
+       call = "rma.mv(yi, vi, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'UN', data = sim3, CTRL)",
+       confint = TRUE),
+  list(id = "sim3_UN_ML", data = "sim3",
+       call = "rma.mv(yi, vi, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'UN', data = sim3, method = 'ML', CTRL)"),
+  list(id = "sim3_HCS_REML", data = "sim3",
+       call = "rma.mv(yi, vi, mods = ~ outcome - 1, random = ~ outcome | study, struct = 'HCS', data = sim3, CTRL)"),
+  list(id = "sim3_CS_nested_REML", data = "sim3",
+       call = "rma.mv(yi, vi, mods = ~ outcome, random = list(~ 1 | study, ~ outcome | study), struct = 'CS', data = sim3, CTRL)"),
   list(id = "assink_3l_REML", data = "assink2016",
        call = "rma.mv(yi, vi, random = ~ 1 | study/esid, data = assink, CTRL)", confint = TRUE, predict = TRUE),
   list(id = "assink_deltype_REML", data = "assink2016",
@@ -251,7 +273,8 @@ anova_specs <- list(
   c("konst_3l_year_ML", "konst_3l_ML"),
   c("assink_deltype_ML", "assink_3l_ML"),
   c("berkey_UN_REML", "berkey_CS_REML"),
-  c("berkey_HCS_REML", "berkey_CS_REML")
+  c("berkey_HCS_REML", "berkey_CS_REML"),
+  c("sim3_UN_REML", "sim3_HCS_REML")
 )
 anova_cases <- list()
 for (a in anova_specs) {
