@@ -93,12 +93,10 @@ def _ll_beta(mu: float, tau2: float, delta: np.ndarray, y: np.ndarray, v: np.nda
     w_lo = np.exp(_beta_logw(np.array(1 - _PVAL_MIN_BETA), delta))
     tail = w_hi * special.ndtr(-(sv * zc - mu) / s) + w_lo * special.ndtr((-sv * zc - mu) / s)
     z = zc * _NODES  # (n,)
-    pz = special.ndtr(-z)
     logw = (delta[0] - 1) * special.log_ndtr(-z) + (delta[1] - 1) * special.log_ndtr(z)
     yv = sv[:, None] * z[None, :]
     dens = np.exp(-0.5 * (yv - mu) ** 2 / s2[:, None]) / np.sqrt(2 * np.pi * s2[:, None]) * sv[:, None]
     mid = (np.exp(logw)[None, :] * dens) @ _WEIGHTS * zc
-    del pz
     A = tail + mid
     return float(np.sum(_beta_logw(p, delta) + _norm_logpdf(y, mu, s2) - np.log(A)))
 
