@@ -308,7 +308,7 @@ def test_errors_name_the_argument():
         mgmeta.meta_analysis_mv(y, v, random="~ 1 | district", data=df, method="DL")
     with pytest.raises(DataError, match="needs data="):
         mgmeta.meta_analysis_mv(y, v, random="~ 1 | district")
-    with pytest.raises(DataError, match="yi is nan"):
+    with pytest.raises(DataError, match="position 0: yi is missing"):
         mgmeta.meta_analysis_mv(np.r_[np.nan, y[1:]], v, random="~ 1 | district", data=df)
     with pytest.raises(DataError, match="mods"):
         mgmeta.meta_analysis_mv(y, v, random="~ 1 | district", data=df, mods="~ nothing_here")
