@@ -296,47 +296,6 @@ def save_table(frame: Any, name: str, directory: str | os.PathLike[str]) -> Path
     return path
 
 
-# Interim display helpers (the report issue replaces them with formatted rendering): the notebooks
-# already call them by these names.
-def show_table(frame: Any, name: str, directory: str | os.PathLike[str], *, columns: Mapping[str, str] | None = None,
-               caption: str | None = None, notes: Sequence[str] | None = None, kinds: Mapping[str, str] | None = None,
-               collapse: bool | None = None) -> str:
-    """Write ``frame`` as CSV (:func:`save_table`) and display it without its index."""
-    from IPython.display import HTML, display
-
-    save_table(frame, name, directory)
-    shown = frame[list(columns)].rename(columns=dict(columns)) if columns else frame
-    text = (f"<p><b>{html.escape(caption)}</b></p>" if caption else "") + shown.to_html(index=False, na_rep="—")
-    display(HTML(text))
-    return text
-
-
-def show_figure(fig: Any, name: str, directory: str | os.PathLike[str], *, alt: str,
-                caption: str | None = None) -> Path:
-    """Write the figure (:func:`save_figure`), display it once and close it."""
-    import matplotlib.pyplot as plt
-    from IPython.display import Image, display
-
-    path = save_figure(fig, name, directory)
-    display(Image(filename=str(path)))
-    plt.close(fig)
-    return path
-
-
-def what_this_means(text: str) -> None:
-    """Display the closing section of a notebook page."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(f"## What this means\n\n{text}"))
-
-
-def note(text: str) -> None:
-    """Display a note for the reader."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(f"*Note:* {text}"))
-
-
 # --------------------------------------------------------------------------
 # tables, figures and sentences for people (what the notebooks display)
 # --------------------------------------------------------------------------
