@@ -412,6 +412,8 @@ def _format_cell(value: Any, kind: str) -> tuple[str, bool]:
         return MISSING, False
     if kind == "bool" or isinstance(value, (bool, np.bool_)):
         return ("Yes" if value else "No"), False
+    if kind != "text" and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return ("Yes" if value.strip().lower() == "true" else "No"), False
     if kind == "text" or not isinstance(value, (int, float, np.integer, np.floating)):
         return html.escape(_plain(value)), False
     if kind == "p":
@@ -1015,8 +1017,7 @@ td.mg-url, .mg-url { overflow-wrap: anywhere; }
 details.mg-long > summary { cursor: pointer; color: var(--mg-link); margin: .2em 0; }
 .mg-muted { color: var(--mg-muted); font-size: .9em; }
 figure.mg-figure { margin: 1em 0 1.6em; }
-figure.mg-figure img { display: block; width: 100%; height: auto; }
-.output_png img, .output_jpeg img { display: block; max-width: 100%; height: auto; }
+figure.mg-figure img, .output_png img, .output_jpeg img { display: block; width: 100%; height: auto; }
 figure figcaption { font-size: .88em; color: var(--mg-muted); margin-top: .3em; }
 details.mg-code { margin: .1em 0 .3em; }
 details.mg-code > summary { cursor: pointer; font-size: .75em; color: var(--mg-muted); width: max-content; }
@@ -1040,7 +1041,8 @@ table.mg-findings tr.mg-group th { background: #f7f9fb; font-size: 1.02em; borde
                                    padding-top: .8em; }
 .mg-nowrap { white-space: nowrap; }
 .mg-grade { font-size: 1.1em; letter-spacing: .05em; white-space: nowrap; color: var(--mg-accent); }
-.mg-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1.2em; }
+.mg-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1.2em;
+               align-items: start; }
 .mg-gallery figure { margin: 0; border: 1px solid var(--mg-line); padding: .6em; background: #fbfcfd; }
 .mg-gallery img { width: 100%; height: auto; }
 @media (max-width: 900px) { .mg-gallery { grid-template-columns: 1fr; } }
@@ -1328,7 +1330,8 @@ def _prepare_for_readers(nb: Any, title: str) -> tuple[Any, list[str], list[str]
             for mime in ("image/png", "image/jpeg"):
                 if mime in data:
                     meta = out.setdefault("metadata", {}).setdefault(mime, {})
-                    meta.pop("height", None)  # the width (1x of a 2x image) stays; the CSS keeps the ratio
+                    meta.pop("width", None)  # shown at full column width (a 2x image: sharp there)
+                    meta.pop("height", None)
                     if not str(meta.get("alt") or "").strip():
                         per_heading[heading] = per_heading.get(heading, 0) + 1
                         count = per_heading[heading]
