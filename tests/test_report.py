@@ -548,6 +548,8 @@ def test_tables_are_formatted_and_no_raw_repr_remains(built):
     for raw in ("NaN", "None", "<NA>", "True", "False", "157.0", "dtype", "Warning", "Traceback"):
         assert raw not in text, raw
     assert page.count('<table class="mg-data">') == 5  # 3 show_table + the raw DataFrame + the Series
+    # show_table / show_figure as a cell's last line: displayed once, their return value not echoed
+    assert "&lt;div class=" not in page and "PosixPath" not in page and "_ShownPath" not in page
     assert "<0.001" in html.unescape(page) and "Show all 40 rows" in page and "Three trials" in page
     # the CSV links of show_table point into the report folder
     for href in re.findall(r'<a class="mg-file" href="([^"]+)"', page):
@@ -612,3 +614,13 @@ def test_make_report_does_not_run_the_plot_tests():
     assert "gallery" not in targets["report"].splitlines()[0]
     assert "pytest" not in targets["report"]
     assert "gallery" in targets and "tests/test_plots" in targets["gallery"]
+
+
+def test_code_cells_without_output_join_the_next_one():
+    import nbformat
+    cells = [nbformat.v4.new_code_cell("a = 1"), nbformat.v4.new_code_cell("b = 2"),
+             nbformat.v4.new_code_cell("a + b", outputs=[nbformat.v4.new_output("stream", text="3")]),
+             nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("c = 3")]
+    merged = report._merge_silent_code(cells)
+    assert [c.cell_type for c in merged] == ["code", "markdown", "code"]
+    assert merged[0].source == "a = 1\n\nb = 2\n\na + b" and merged[2].source == "c = 3"

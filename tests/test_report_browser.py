@@ -166,7 +166,8 @@ def test_no_broken_images(built, chromium, tmp_path):
 # ---- what a reader sees, at 1400 and 1024 px -------------------------------------------------
 
 #: Text that must never reach a reader: raw missing values, Python tracebacks and warning classes.
-FORBIDDEN = {"NaN": r"\bNaN\b", "None": r"\bNone\b", "<NA>": r"<NA>", "Traceback": r"Traceback",
+#: ("None of the trials..." is English; "None", "None," or "= None" is a raw Python value.)
+FORBIDDEN = {"NaN": r"\bNaN\b", "None": r"\bNone\b(?! [a-z])", "<NA>": r"<NA>", "Traceback": r"Traceback",
              "Warning": r"Warning"}
 DEFAULT_ALT = "No description has been provided for this image"
 WIDTHS = (1400, 1024)

@@ -469,6 +469,13 @@ def _readable_frame(frame: Any) -> Any:
         frame = frame.to_frame(name=frame.name if frame.name is not None else "value")
     if not isinstance(frame, pd.DataFrame):
         raise ReportError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if frame.columns.duplicated().any():  # one column per label, so that every column can be formatted
+        seen: dict[Any, int] = {}
+        labels = []
+        for c in frame.columns:
+            seen[c] = seen.get(c, 0) + 1
+            labels.append(c if seen[c] == 1 else f"{c} ({seen[c]})")
+        frame = frame.set_axis(labels, axis=1)
     idx = frame.index
     default = isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1
     if not default:
@@ -755,9 +762,15 @@ def _reader_mode() -> None:
         return
     import pandas as pd
 
+    def table(obj: Any) -> str | None:
+        try:
+            return format_table(obj)
+        except Exception:  # noqa: BLE001 - a table this cannot format is shown as pandas would
+            return None
+
     fmt = ip.display_formatter.formatters["text/html"]
-    fmt.for_type(pd.DataFrame, lambda frame: format_table(frame))
-    fmt.for_type(pd.Series, lambda series: format_table(series))
+    fmt.for_type(pd.DataFrame, table)
+    fmt.for_type(pd.Series, table)
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
         set_matplotlib_formats("retina")
