@@ -624,3 +624,9 @@ def test_code_cells_without_output_join_the_next_one():
     merged = report._merge_silent_code(cells)
     assert [c.cell_type for c in merged] == ["code", "markdown", "code"]
     assert merged[0].source == "a = 1\n\nb = 2\n\na + b" and merged[2].source == "c = 3"
+
+
+def test_grade_symbols_stay_on_one_line():
+    import pandas as pd
+    out = report.format_table(pd.DataFrame({"certainty": ["⊕⊕◯◯ low", None]}))
+    assert '<span class="mg-grade">⊕⊕◯◯</span> low' in out

@@ -415,7 +415,9 @@ def _format_cell(value: Any, kind: str) -> tuple[str, bool]:
     if kind != "text" and isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return ("Yes" if value.strip().lower() == "true" else "No"), False
     if kind == "text" or not isinstance(value, (int, float, np.integer, np.floating)):
-        return html.escape(_plain(value)), False
+        text = html.escape(_plain(value))
+        # GRADE symbols (⊕⊕◯◯) stay on one line
+        return re.sub(r"^([⊕◯○]+)", r'<span class="mg-grade">\1</span>', text), False
     if kind == "p":
         return format_p(value), True
     if kind == "pct":
@@ -1538,7 +1540,7 @@ def _index_html(result: ReportResult) -> str:
         rows.append(f"<tr><td>{_a(nb.html, nb.title)}<br><span class=\"mg-muted\">{html.escape(nb.name)} · "
                     f"{_a('notebooks/' + nb.name + '.ipynb', 'executed .ipynb')}</span></td>"
                     f"<td>{_inline_markdown(nb.summary)}</td><td class=\"mg-num\">{figs}</td>"
-                    f"<td class=\"mg-url\">{tables}</td><td class=\"mg-num\">{nb.seconds:.1f}</td></tr>")
+                    f"<td class=\"mg-nowrap\">{tables}</td><td class=\"mg-num\">{nb.seconds:.1f}</td></tr>")
     table = ('<div class="mg-scroll"><table class="mg"><thead><tr><th>Page</th><th>What it shows</th>'
              '<th>Figures</th><th>Tables (CSV)</th><th>Run time (s)</th></tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table></div>')
