@@ -1613,8 +1613,8 @@ MIRROR_HOSTS = ("scribd.com", "researchgate.net", "academia.edu", "semanticschol
                 "bibliomed.org", "europepmc.org/abstract/AGR")
 _IP_HOST = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$", re.I)
 #: Columns of the trial table on the data page: (column, header, width in % of the table).
-_DATA_COLUMNS = (("study", "Study", 14), ("mg_dose", "Magnesium", 15), ("comparator_type", "Comparator", 11),
-                 ("n_randomized", "Randomized", 11), ("include_default", "Included", 9),
+_DATA_COLUMNS = (("study", "Study", 14), ("mg_dose", "Magnesium", 15), ("comparator_type", "Control", 10),
+                 ("n_randomized", "Randomized", 12), ("include_default", "Included", 9),
                  ("rob_overall", "Risk of bias", 10))
 
 
@@ -1741,7 +1741,7 @@ def _data_html(trials: Any, checksums: Mapping[str, str]) -> str:
             + "".join(rows) + "</tbody></table>",
             f'<p class="mg-table-foot">{foot}</p>' if foot else ""]
     css = ("table.mg-trials { width: 100%; table-layout: fixed; }"
-           "table.mg-trials td { overflow-wrap: anywhere; }"
+           "table.mg-trials td { overflow-wrap: anywhere; } table.mg-trials th { overflow-wrap: normal; }"
            "table.mg-trials td { font-size: .95em; }")
     return _page("mgmeta report: data", "\n".join(body), head=css)
 
