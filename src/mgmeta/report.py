@@ -547,8 +547,11 @@ def format_table(frame: Any, *, columns: Mapping[Any, str] | Sequence[Any] | Non
     bad = [c for c in kinds if c not in frame.columns]
     if bad:
         raise ReportError(f"kinds names columns {bad} that are not in the table")
-    head = "".join(f'<th scope="col">{html.escape(str(h))}</th>' for h in mapping.values())
     col_kinds = {c: _column_kind(c, frame[c], kinds.get(c)) for c in mapping}
+    numeric_kinds = ("estimate", "p", "int", "pct")
+    right = ' class="mg-num"'
+    head = "".join(f'<th scope="col"{right if col_kinds[c] in numeric_kinds else ""}>{html.escape(str(h))}</th>'
+                   for c, h in mapping.items())
     any_missing = False
     rows = []
     for values in zip(*(frame[c].tolist() for c in mapping)):
@@ -557,7 +560,7 @@ def format_table(frame: Any, *, columns: Mapping[Any, str] | Sequence[Any] | Non
             text, numeric = _format_cell(v, col_kinds[c])
             if text == MISSING:
                 any_missing = True
-                numeric_column = col_kinds[c] in ("estimate", "p", "int", "pct")
+                numeric_column = col_kinds[c] in numeric_kinds
                 cls = ' class="mg-num mg-missing"' if numeric_column else ' class="mg-missing"'
             elif numeric:
                 cls = ' class="mg-num"'
@@ -1022,6 +1025,7 @@ img { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: .9em; margin: .4em 0; }
 th, td { border-bottom: 1px solid var(--mg-line); padding: .35em .6em; text-align: left; vertical-align: top; }
 thead th { background: var(--mg-head); border-bottom: 2px solid #b9c2ce; }
+th.mg-num { text-align: right; }
 td.mg-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.mg-missing { color: var(--mg-muted); }
 td.mg-url, .mg-url { overflow-wrap: anywhere; }
