@@ -1337,7 +1337,7 @@ def _prepare_for_readers(nb: Any, title: str) -> tuple[Any, list[str], list[str]
                 continue  # errors never reach a page: the build stops at the first one
             data = out.get("data", {})
             if role == "note":
-                notes.append(str(data.get("text/plain", "")).strip())
+                notes.append(_as_sentence(str(data.get("text/plain", ""))))
                 continue
             if role == "what_this_means":
                 closing.append(str(data.get("text/html", "")))
