@@ -100,6 +100,9 @@ trials
 trials["double_blind"].value_counts()
 
 # %%
+trials.style.format(precision=4, na_rep="NaN").hide(axis="index")
+
+# %%
 warnings.warn("tau² is on the boundary (0)", UserWarning)
 print("an error line to stderr", file=sys.stderr)
 
@@ -547,7 +550,8 @@ def test_tables_are_formatted_and_no_raw_repr_remains(built):
     assert 'class="dataframe"' not in page
     for raw in ("NaN", "None", "<NA>", "True", "False", "157.0", "dtype", "Warning", "Traceback"):
         assert raw not in text, raw
-    assert page.count('<table class="mg-data">') == 5  # 3 show_table + the raw DataFrame + the Series
+    # 3 show_table + the raw DataFrame, Series and Styler
+    assert page.count('<table class="mg-data">') == 6
     # show_table / show_figure as a cell's last line: displayed once, their return value not echoed
     assert "&lt;div class=" not in page and "PosixPath" not in page and "_ShownPath" not in page
     assert "<0.001" in html.unescape(page) and "Show all 40 rows" in page and "Three trials" in page

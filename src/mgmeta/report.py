@@ -444,6 +444,7 @@ def _column_kind(name: Any, series: Any, given: str | None) -> str:
             raise ReportError(f"kinds[{name!r}] must be one of {TABLE_KINDS}, got {given!r}")
         return given
     label = "_".join(str(n) for n in name) if isinstance(name, tuple) else str(name)
+    label = re.sub(r"\s+", "_", label.strip())
     dtype = series.dtype
     if ptypes.is_bool_dtype(dtype):
         return "bool"
@@ -755,6 +756,19 @@ def sentence(text: str) -> None:
     _display({"text/html": f'<div class="mg-sentence">{_paragraphs(text)}</div>', "text/plain": str(text)})
 
 
+def _styler_frame(styler: Any) -> Any:
+    """The table a pandas Styler shows (its hidden columns and hidden index dropped), to be formatted by
+    :func:`format_table` like any other table (the Styler's own number formats are not for readers)."""
+    frame = styler.data
+    hidden = list(getattr(styler, "hidden_columns", []) or [])
+    if hidden:
+        frame = frame.drop(columns=frame.columns[hidden])
+    hide_index = getattr(styler, "hide_index_", False)
+    if (all(hide_index) if isinstance(hide_index, (list, tuple)) else bool(hide_index)):
+        frame = frame.reset_index(drop=True)
+    return frame
+
+
 def _reader_mode() -> None:
     """Kernel set-up done by :func:`build_report`: pandas tables display through :func:`format_table`
     (no index column, formatted numbers) and inline figures are drawn at 2x."""
@@ -773,9 +787,13 @@ def _reader_mode() -> None:
         except Exception:  # noqa: BLE001 - a table this cannot format is shown as pandas would
             return None
 
+    def styled(styler: Any) -> str | None:
+        return table(_styler_frame(styler))
+
     fmt = ip.display_formatter.formatters["text/html"]
     fmt.for_type(pd.DataFrame, table)
     fmt.for_type(pd.Series, table)
+    fmt.for_type_by_name("pandas.io.formats.style", "Styler", styled)  # without importing it (jinja2)
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
         set_matplotlib_formats("retina")
