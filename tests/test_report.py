@@ -586,6 +586,11 @@ def test_every_image_has_a_description(built):
     assert 'alt="Relief at 30 minutes. A line through three trials."' in page
     assert 'alt="Figure: An inline chart"' in page  # an inline figure takes its heading
     assert page.count('alt="Relief at 30') == 1  # show_figure displays once, the inline backend does not repeat it
+    # full column width, but a small figure is not blown up: at most SCREEN_PX_PER_INCH (or MIN_FIGURE_PX)
+    styles = re.findall(r'<img [^>]*style="([^"]*)"', page)
+    assert len(styles) == 2 and all(s.startswith("width:100%;max-width:") for s in styles)
+    widths = [int(re.search(r"max-width:(\d+)px", s).group(1)) for s in styles]
+    assert all(w >= report.MIN_FIGURE_PX for w in widths)
 
 
 def test_index_opens_with_the_key_findings(built):

@@ -309,6 +309,18 @@ LONG_TABLE_ROWS = 15
 TABLE_KINDS = ("estimate", "p", "int", "pct", "bool", "text")
 #: Resolution of the PNG written by :func:`show_figure` (2x a 100 dpi screen).
 FIGURE_DPI = 200
+#: Figures are shown at full column width, but never larger than this many CSS pixels per inch of the
+#: figure (8 pt text then reads at about 17 px) unless that is narrower than MIN_FIGURE_PX: a small
+#: plot is neither blown up to the column nor left tiny.
+SCREEN_PX_PER_INCH = 150
+MIN_FIGURE_PX = 640
+
+
+def _figure_style(px: float | None) -> str:
+    """The inline style of a figure: full column width, capped as SCREEN_PX_PER_INCH says."""
+    if px is None:
+        return "width:100%;height:auto"
+    return f"width:100%;max-width:{max(round(px), MIN_FIGURE_PX)}px;height:auto"
 
 _P_COLUMN = re.compile(r"^(p|pval|pvalue|p_value)$|_(p|pval|pvalue|p_value)$", re.I)
 _COUNT_COLUMN = re.compile(r"^(n|k|df|year|nnt|nnt[bh]|participants|patients|studies|trials|events|arms|count)$"
@@ -714,13 +726,16 @@ def show_figure(fig: Any, name: str, directory: str | os.PathLike[str], *, alt: 
                                     + "\n", encoding="utf-8")
     import base64
 
-    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    raw = png.read_bytes()
+    data = base64.b64encode(raw).decode("ascii")
+    width_px = int.from_bytes(raw[16:20], "big")  # PNG IHDR
+    style = _figure_style(width_px * SCREEN_PX_PER_INCH / FIGURE_DPI)
     rel = (lambda p: p.as_posix() if d.is_absolute() else Path(os.path.relpath(p)).as_posix())
     links = (f'<a class="mg-file" href="{html.escape(rel(svg), quote=True)}">SVG</a> · '
              f'<a class="mg-file" href="{html.escape(rel(png), quote=True)}">PNG</a>')
     cap = f"{_inline_markdown(caption)} " if caption else ""
     text = (f'<figure class="mg-figure"><img src="data:image/png;base64,{data}" alt="{html.escape(alt.strip())}" '
-            f'style="width:100%;height:auto"><figcaption>{cap}<span class="mg-muted">{links}</span>'
+            f'style="{style}"><figcaption>{cap}<span class="mg-muted">{links}</span>'
             f"</figcaption></figure>")
     _display({"text/html": text, "text/plain": alt.strip()}, role="figure")
     return _ShownPath(png)
@@ -1365,14 +1380,22 @@ def _prepare_for_readers(nb: Any, title: str) -> tuple[Any, list[str], list[str]
             if set(data) == {"text/plain"} and _OBJECT_REPR.match(str(data["text/plain"])):
                 continue
             for mime in ("image/png", "image/jpeg"):
-                if mime in data:
-                    meta = out.setdefault("metadata", {}).setdefault(mime, {})
-                    meta.pop("width", None)  # shown at full column width (a 2x image: sharp there)
-                    meta.pop("height", None)
-                    if not str(meta.get("alt") or "").strip():
+                if mime in data and "text/html" not in data:
+                    meta = out.get("metadata", {}).get(mime, {})
+                    alt = str(meta.get("alt") or "").strip()
+                    if not alt:
                         per_heading[heading] = per_heading.get(heading, 0) + 1
                         count = per_heading[heading]
-                        meta["alt"] = f"Figure{' ' + str(count) if count > 1 else ''}: {heading}"
+                        alt = f"Figure{' ' + str(count) if count > 1 else ''}: {heading}"
+                    width = meta.get("width")  # 1x width of a 2x (retina) image, at figure.dpi
+                    style = _figure_style(float(width) * SCREEN_PX_PER_INCH / 100
+                                          if isinstance(width, (int, float)) else None)
+                    data["text/html"] = (f'<figure class="mg-figure"><img src="data:{mime};base64,'
+                                         f'{str(data[mime]).strip()}" alt="{html.escape(alt)}" '
+                                         f'style="{style}"></figure>')
+                    for other in ("image/png", "image/jpeg", "text/plain"):
+                        data.pop(other, None)
+                    break
             outputs.append(out)
         cell.outputs = outputs
         if cell.source.strip() or outputs:
