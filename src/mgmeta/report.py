@@ -322,6 +322,7 @@ def _figure_style(px: float | None) -> str:
         return "width:100%;height:auto"
     return f"width:100%;max-width:{max(round(px), MIN_FIGURE_PX)}px;height:auto"
 
+
 _P_COLUMN = re.compile(r"^(p|pval|pvalue|p_value)$|_(p|pval|pvalue|p_value)$", re.I)
 _COUNT_COLUMN = re.compile(r"^(n|k|df|year|nnt|nnt[bh]|participants|patients|studies|trials|events|arms|count)$"
                            r"|^(n|k|trials|studies|events|count|number)_|_(n|k|count|events|participants|studies|trials)$"
@@ -709,6 +710,17 @@ def show_figure(fig: Any, name: str, directory: str | os.PathLike[str], *, alt: 
     -------
     Path
         The PNG written (``<name>.svg`` and ``<name>.json``, holding the alt text and caption, beside it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = show_figure(fig, "demo", d, alt="Demo. An empty plot.")
+    ...     sorted(p.name for p in path.parent.iterdir())
+    Demo. An empty plot.
+    ['demo.json', 'demo.png', 'demo.svg']
     """
     _check_name(name, "figure")
     if not isinstance(alt, str) or not alt.strip():
@@ -755,6 +767,15 @@ def what_this_means(text: str) -> None:
     text : str
         A short paragraph generated from the notebook's results (blank lines separate paragraphs;
         Markdown inline code, emphasis and links allowed).
+
+    Examples
+    --------
+    Outside a notebook the text is printed:
+
+    >>> what_this_means("Magnesium *may* reduce pain at 30 minutes (low certainty).")
+    What this means
+    <BLANKLINE>
+    Magnesium *may* reduce pain at 30 minutes (low certainty).
     """
     body = f'<section class="mg-what-this-means"><h2>What this means</h2>{_paragraphs(text)}</section>'
     _display({"text/html": body, "text/plain": f"What this means\n\n{text}"}, role="what_this_means")
