@@ -2,6 +2,7 @@
 #   make report   builds the report from the executed notebooks (the main job)
 #   make test     runs the whole test suite (the notebooks included, and the rendered
 #                 report opened in headless Chromium)
+#   make gallery  (for developers) draws every plot type from the plot tests into build/gallery/
 # Each creates .venv and installs what it needs when missing.
 
 PYTHON ?= python3
@@ -21,11 +22,11 @@ $(STAMP): pyproject.toml
 
 # Execute every notebook from scratch (explicit cell timeout, stop at the first error)
 # and render the static site into report/ (open report/index.html).
-report: $(STAMP) gallery
+report: $(STAMP)
 	$(BIN)/python -m mgmeta.report --timeout $(TIMEOUT)
 
-# The plot tests draw every plot from real fits, check what they show, and write their PNGs to
-# build/gallery/, which the report's gallery page shows.
+# The plot tests draw every plot type from real fits (BCG vaccine and other test data), check what
+# they show, and write their PNGs to build/gallery/: a developer artefact, not part of the report.
 gallery: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_plots_forest.py tests/test_plots_funnel.py \
 	  tests/test_plots_diagnostics.py tests/test_plots_rob.py tests/test_plots_images.py

@@ -46,9 +46,7 @@ from mgmeta.review.mi import (cumulative_peto, effects, key_numbers, reproductio
                               trial_data)
 from mgmeta.review.validation import validation_table
 
-pd.set_option("display.max_colwidth", 160)
 table = reproduction_table()
-report.save_table(table, "reproduction", TABLE_DIR)
 counts = table["status"].value_counts()
 display(Markdown(
     f"**{counts.get('reproduced', 0)} of {len(table)}** published results reproduced to the printed digits, "
@@ -64,14 +62,14 @@ display(Markdown(
 # Li 2007).
 
 # %%
-shown = table[["review", "outcome", "comparison", "method", "published_estimate", "published_ci_lower",
-               "published_ci_upper", "recomputed_estimate", "recomputed_ci_lower", "recomputed_ci_upper",
-               "recomputed_k", "status", "reason"]].rename(columns={
-    "review": "Review", "outcome": "Outcome", "comparison": "Comparison", "method": "Method",
-    "published_estimate": "Published OR", "published_ci_lower": "from", "published_ci_upper": "to",
-    "recomputed_estimate": "Recomputed OR", "recomputed_ci_lower": "from ", "recomputed_ci_upper": "to ",
-    "recomputed_k": "Trials used", "status": "Status", "reason": "Why"})
-shown.style.format(precision=2, na_rep="—").hide(axis="index")
+report.show_table(table, "reproduction", TABLE_DIR,
+                  columns={"review": "Review", "outcome": "Outcome", "comparison": "Comparison", "method": "Method",
+                           "published_estimate": "Published OR", "published_ci_lower": "CI lower",
+                           "published_ci_upper": "CI upper", "recomputed_estimate": "Recomputed OR",
+                           "recomputed_ci_lower": "Recomputed CI lower", "recomputed_ci_upper": "Recomputed CI upper",
+                           "recomputed_k": "Trials used", "status": "Status", "reason": "Why"},
+                  caption="Published results on magnesium in myocardial infarction, recomputed",
+                  kinds={"recomputed_k": "int"})
 
 # %% [markdown]
 # Every trial of both extractions, its numbers, and where they come from (`primary`: how many of the
@@ -79,10 +77,13 @@ shown.style.format(precision=2, na_rep="—").hide(axis="index")
 
 # %%
 sources = source_table()
-report.save_table(sources, "trial_sources", TABLE_DIR)
-sources.rename(columns={"extraction": "Extraction", "study": "Trial", "year": "Year", "deaths_mg": "Deaths, Mg",
-                        "n_mg": "n, Mg", "deaths_control": "Deaths, control", "n_control": "n, control",
-                        "primary": "From the trial's report", "sources": "Sources"}).style.hide(axis="index")
+report.show_table(sources, "trial_sources", TABLE_DIR,
+                  columns={"extraction": "Extraction", "study": "Trial", "year": "Year", "deaths_mg": "Deaths, Mg",
+                           "n_mg": "n, Mg", "deaths_control": "Deaths, control", "n_control": "n, control",
+                           "primary": "From the trial's report", "sources": "Sources"},
+                  caption="Every trial of both extractions and the source of its numbers", collapse=True,
+                  kinds={"year": "int", "deaths_mg": "int", "n_mg": "int", "deaths_control": "int",
+                         "n_control": "int", "primary": "int"})
 
 # %% [markdown]
 # ## Cumulative meta-analysis by year: the small-trial signal, then ISIS-4
@@ -95,8 +96,9 @@ egger_trials = trial_data("short_term")
 peto_fit, cum = cumulative_peto(egger_trials)
 report.save_table(cum, "cumulative_peto", TABLE_DIR)
 fig = plots.cumulative_forest(peto_fit, cum, title="Cumulative Peto odds ratio of death, by year of publication")
-report.save_figure(fig, "cumulative", FIGURE_DIR)
-fig
+report.show_figure(fig, "cumulative", FIGURE_DIR,
+                   alt="Cumulative Peto odds ratio of death, by year of publication. The pooled odds ratio stays "
+                       "near 0.4 to 0.6 while small trials accumulate, then moves to 1 when ISIS-4 is added.")
 
 # %%
 key = key_numbers(alpha=ALPHA, small=SMALL_TRIAL)
@@ -125,8 +127,9 @@ egger = key["egger"]
 if li_fit.k >= MIN_K:
     report.save_table(egger.to_frame(), "egger", TABLE_DIR)
     fig = plots.funnel(li_fit, egger=egger, contours=True, title="Li 2007 trials: funnel plot with Egger's line")
-    report.save_figure(fig, "funnel-egger", FIGURE_DIR)
-    display(fig)
+    report.show_figure(fig, "funnel-egger", FIGURE_DIR,
+                       alt="Li 2007 trials: funnel plot with Egger's line. The small trials lie on the side of "
+                           "benefit with no small trial on the side of harm, an asymmetric funnel.")
     display(Markdown(f"Egger's test (k = {egger.k}): t = {egger.statistic:.2f} on {egger.df} df, "
                      f"p = {egger.pvalue:.1g}. The small trials sit on the side of benefit, where no large "
                      "trial is."))
@@ -148,11 +151,12 @@ display(Markdown(
     f"tau² = {key['li_random']['tau2']:.3f}, I² = {key['li_random']['i2']:.0f}%. "
     f"{shares['largest_trial'].iloc[0]} carries {shares['largest_share'].iloc[0]:.0f}% of the weight under "
     f"fixed effects and {shares['largest_share'].iloc[1]:.0f}% under random effects."))
-report.save_table(shares, "weight_shares", TABLE_DIR)
-shares.rename(columns={"model": "Model", "estimate": "OR", "ci_lower": "from", "ci_upper": "to",
-                       "tau2": "tau²", "small_trials": f"Trials < {SMALL_TRIAL} patients",
-                       "small_share": "their weight (%)", "largest_trial": "Largest trial",
-                       "largest_share": "its weight (%)"}).style.format(precision=2).hide(axis="index")
+report.show_table(shares, "weight_shares", TABLE_DIR,
+                  columns={"model": "Model", "estimate": "OR", "ci_lower": "CI lower", "ci_upper": "CI upper",
+                           "tau2": "τ²", "small_trials": f"Trials < {SMALL_TRIAL} patients",
+                           "small_share": "Their weight (%)", "largest_trial": "Largest trial",
+                           "largest_share": "Its weight (%)"},
+                  caption="Fixed and random effects on the same trials", kinds={"small_trials": "int"})
 
 # %% [markdown]
 # ## Validation of the engine against published tables
@@ -162,20 +166,17 @@ shares.rename(columns={"model": "Model", "estimate": "OR", "ci_lower": "from", "
 
 # %%
 validation = validation_table()
-report.save_table(validation, "validation", TABLE_DIR)
 display(Markdown(f"{int((validation['status'] == 'reproduced').sum())} of {len(validation)} printed "
                  "quantities reproduced to the printed digits."))
-validation.style.format({"mgmeta": "{:.4f}"}).hide(axis="index")
-
-# %% [markdown]
-# ## What this means for the migraine evidence
+report.show_table(validation, "validation", TABLE_DIR, caption="Worked examples of methods papers, recomputed",
+                  collapse=True)
 
 # %%
 migraine = mgdata.load_trials()
 sizes = migraine.loc[migraine["include_default"].fillna(False).astype(bool), "n_randomized"].dropna()
 fixed, random_ = key["li_fixed"], key["li_random"]
 small_sizes = key["small_sizes"]
-display(Markdown(
+report.what_this_means(
     f"- **The small trials agreed with each other, and were wrong.** Teo's {key['teo']['k']} trials "
     f"({key['teo']['patients']:,} patients) gave OR {key['teo']['or']:.2f} ({key['teo']['lower']:.2f} to "
     f"{key['teo']['upper']:.2f}); {pre['k']} trials before ISIS-4 still gave {pre['or']:.2f}. ISIS-4's "
@@ -193,4 +194,4 @@ display(Markdown(
     f"trials that pointed the wrong way had {int(small_sizes.min())} to {int(small_sizes.max())} (median "
     f"{int(small_sizes.median())}), and the migraine trials have no ISIS-4 to be tested against. Their pooled results, especially random-effects ones, "
     "should be read as hypotheses: the myocardial-infarction trials show how far a consistent, significant "
-    "benefit in small trials can be from the truth."))
+    "benefit in small trials can be from the truth.")

@@ -136,7 +136,7 @@ def test_report_builds_and_fails(capsys, tmp_path):
     nbs = tmp_path / "nb"
     nbs.mkdir()
     (nbs / "01_tiny.py").write_text(NOTEBOOK.format(body="print('hello')"))
-    args = ["report", "--notebooks", str(nbs), "--data", str(DATA), "--gallery", str(tmp_path / "none"),
+    args = ["report", "--notebooks", str(nbs), "--data", str(DATA),
             "--timeout", "60"]
     code, out, err = run(args + ["--output", str(tmp_path / "out")], capsys)
     assert code == 0, err

@@ -120,6 +120,8 @@ def test_weighted_fits_refuse_follow_ups_that_assume_inverse_variance_weights():
         res.leave_one_out()
     with pytest.raises(mgmeta.MgmetaError, match="user weights"):
         res.blup()
+    with pytest.raises(mgmeta.MgmetaError, match="user weights"):
+        mgmeta.selection_model(res, steps=[0.025])
     assert "user weights" in str(res)
     # refit keeps the weights
     assert res.refit(test="knha").user_weights.tolist() == [1, 2, 3, 4]

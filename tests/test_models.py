@@ -154,7 +154,14 @@ def test_permuting_studies_changes_nothing(data, method, rnd):
     yi, vi = (np.array(x) for x in zip(*data))
     perm = list(range(len(yi)))
     rnd.shuffle(perm)
-    a = mgmeta.meta_analysis(yi, vi, method=method)
+    try:
+        a = mgmeta.meta_analysis(yi, vi, method=method)
+    except mgmeta.ConvergenceError:
+        # e.g. yi = (0, 0, 0, 0, 1), vi = (1, 1, 1, 1, 0.125): metafor's Fisher scoring does not converge
+        # either; the order of the studies must not change that
+        with pytest.raises(mgmeta.ConvergenceError):
+            mgmeta.meta_analysis(yi[perm], vi[perm], method=method)
+        return
     b = mgmeta.meta_analysis(yi[perm], vi[perm], method=method)
     assert b.estimate == pytest.approx(a.estimate, rel=1e-8, abs=1e-10)
     assert b.tau2 == pytest.approx(a.tau2, rel=1e-6, abs=1e-10)

@@ -62,12 +62,18 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs
         ContinuityCorrectionWarning,
         ConvergenceError,
         DataError,
+        DuplicateLabelWarning,
         MgmetaError,
         MgmetaWarning,
+        OmittedStudiesWarning,
         SchemaError,
     )
+    from mgmeta.control import Control
     from mgmeta.fitstats import AnovaResult, FitStats, anova, blup, fitstats, ranef
     from mgmeta.models import HeterogeneityCI, Interval, MetaAnalysisResult, meta_analysis
+    from mgmeta.multivariate import LikelihoodRatioTest, MultivariateResult, meta_analysis_mv
+    from mgmeta.selection import SelectionModelResult, selection_model
+    from mgmeta.vcalc import vcov_shared_arm
     from mgmeta.profiles import Profile, apply_profile, get_profile, profiles
     from mgmeta.reproduce import attribute_differences, reproduce
     from mgmeta.simulate import SimulationResult, simulate
@@ -78,6 +84,12 @@ __all__ = [
     "conversions",
     "effect_sizes",
     "meta_analysis",
+    "meta_analysis_mv",
+    "MultivariateResult",
+    "LikelihoodRatioTest",
+    "vcov_shared_arm",
+    "selection_model",
+    "SelectionModelResult",
     "mantel_haenszel",
     "peto",
     "BinaryPoolResult",
@@ -132,6 +144,9 @@ __all__ = [
     "MgmetaError",
     "DataError",
     "SchemaError",
+    "OmittedStudiesWarning",
+    "DuplicateLabelWarning",
+    "Control",
     "ConvergenceError",
     "MgmetaWarning",
     "ContinuityCorrectionWarning",
@@ -200,6 +215,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "MgmetaError": ("mgmeta.errors", "MgmetaError"),
     "MgmetaWarning": ("mgmeta.errors", "MgmetaWarning"),
     "SchemaError": ("mgmeta.errors", "SchemaError"),
+    "OmittedStudiesWarning": ("mgmeta.errors", "OmittedStudiesWarning"),
+    "DuplicateLabelWarning": ("mgmeta.errors", "DuplicateLabelWarning"),
+    "Control": ("mgmeta.control", "Control"),
     "AnovaResult": ("mgmeta.fitstats", "AnovaResult"),
     "FitStats": ("mgmeta.fitstats", "FitStats"),
     "anova": ("mgmeta.fitstats", "anova"),
@@ -210,6 +228,12 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Interval": ("mgmeta.models", "Interval"),
     "MetaAnalysisResult": ("mgmeta.models", "MetaAnalysisResult"),
     "meta_analysis": ("mgmeta.models", "meta_analysis"),
+    "meta_analysis_mv": ("mgmeta.multivariate", "meta_analysis_mv"),
+    "MultivariateResult": ("mgmeta.multivariate", "MultivariateResult"),
+    "LikelihoodRatioTest": ("mgmeta.multivariate", "LikelihoodRatioTest"),
+    "vcov_shared_arm": ("mgmeta.vcalc", "vcov_shared_arm"),
+    "selection_model": ("mgmeta.selection", "selection_model"),
+    "SelectionModelResult": ("mgmeta.selection", "SelectionModelResult"),
     "Profile": ("mgmeta.profiles", "Profile"),
     "apply_profile": ("mgmeta.profiles", "apply_profile"),
     "get_profile": ("mgmeta.profiles", "get_profile"),

@@ -8,16 +8,25 @@
 2. executes each one from scratch in a fresh kernel with nbclient, with an
    explicit per-cell timeout, injecting papermill-style parameters after the
    cell tagged ``parameters`` (at least ``FIGURE_DIR`` and ``TABLE_DIR``,
-   where the notebook writes its figures and CSV tables with
-   :func:`save_figure` and :func:`save_table`), and stops at the first error,
-3. renders every executed notebook to HTML with nbconvert (figures embedded,
-   no script or font fetched from the network, so the site works offline),
-4. writes an index page linking every notebook, a gallery of the figures
-   (each written by a named notebook; the plot tests' PNGs from
-   ``build/gallery/`` in a separate, labelled section when present), the
-   trial data table with provenance links, package versions, the SHA-256 of
+   where the notebook writes its figures and CSV tables), and stops at the
+   first error,
+3. renders every executed notebook for readers: code folded away, pandas
+   tables formatted (:func:`format_table`), warnings and :func:`note` items
+   listed as sentences under "Notes" at the end, the :func:`what_this_means`
+   section last, every image with an alt text; no script or font is fetched
+   from the network, so the site works offline,
+4. writes an index page that opens with the key findings
+   (``tables/*/key_findings.csv`` and ``key_findings_note.md``), then links
+   every page; a gallery of the report's figures; the trial data with their
+   sources (mirrors labelled as copies); package versions, the SHA-256 of
    every data file and the build date, plus ``manifest.json`` with the same
    facts for machines.
+
+What a notebook calls to show results to people: :func:`show_table` (a CSV at
+full precision plus a formatted table), :func:`show_figure` (PNG at 2x and
+SVG, displayed once with its alt text), :func:`what_this_means`,
+:func:`note` and :func:`sentence`. :func:`save_table` and
+:func:`save_figure` only write files.
 
 The analyses the notebooks and ``mgmeta pool`` share (one outcome from the
 data to a fitted model, the catalogue, the reproduction and summary-of-findings
@@ -48,9 +57,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from html.parser import HTMLParser as _HTMLParser
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mgmeta.errors import MgmetaError
 
@@ -65,6 +77,19 @@ __all__ = [
     "build_report",
     "save_figure",
     "save_table",
+    "show_table",
+    "show_figure",
+    "what_this_means",
+    "note",
+    "sentence",
+    "format_table",
+    "format_estimate",
+    "format_p",
+    "format_int",
+    "format_pct",
+    "is_mirror",
+    "MIRROR_HOSTS",
+    "KEY_FINDINGS_COLUMNS",
     "data_checksums",
     "package_versions",
     "add_report_arguments",
@@ -153,8 +178,6 @@ class ReportResult:
         File name -> SHA-256 of every data file, plus ``"combined"``.
     versions : dict
         Package -> version (and ``python``, ``platform``, ``git_commit``).
-    test_gallery : tuple of str
-        Plot-test PNGs copied from ``build/gallery/`` (relative to the report folder).
     """
 
     output_dir: Path
@@ -163,7 +186,6 @@ class ReportResult:
     seconds: float
     checksums: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
-    test_gallery: tuple[str, ...] = ()
 
     @property
     def index(self) -> Path:
@@ -241,8 +263,7 @@ def save_figure(fig: Any, name: str, directory: str | os.PathLike[str], *, dpi: 
     Path
         The file written.
     """
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", str(name)):
-        raise ReportError(f"figure name must be lower-case letters, digits, '_' or '-', got {name!r}")
+    _check_name(name, "figure")
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.png"
@@ -267,8 +288,7 @@ def save_table(frame: Any, name: str, directory: str | os.PathLike[str]) -> Path
     Path
         The file written.
     """
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", str(name)):
-        raise ReportError(f"table name must be lower-case letters, digits, '_' or '-', got {name!r}")
+    _check_name(name, "table")
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.csv"
@@ -276,45 +296,545 @@ def save_table(frame: Any, name: str, directory: str | os.PathLike[str]) -> Path
     return path
 
 
-# Interim display helpers (the report issue replaces them with formatted rendering): the notebooks
-# already call them by these names.
-def show_table(frame: Any, name: str, directory: str | os.PathLike[str], *, columns: Mapping[str, str] | None = None,
-               caption: str | None = None, notes: Sequence[str] | None = None, kinds: Mapping[str, str] | None = None,
-               collapse: bool | None = None) -> str:
-    """Write ``frame`` as CSV (:func:`save_table`) and display it without its index."""
-    from IPython.display import HTML, display
+# --------------------------------------------------------------------------
+# tables, figures and sentences for people (what the notebooks display)
+# --------------------------------------------------------------------------
 
-    save_table(frame, name, directory)
-    shown = frame[list(columns)].rename(columns=dict(columns)) if columns else frame
-    text = (f"<p><b>{html.escape(caption)}</b></p>" if caption else "") + shown.to_html(index=False, na_rep="—")
-    display(HTML(text))
-    return text
+#: What a missing value looks like in a table for people, and the footnote that explains it.
+MISSING = "\u2014"
+MISSING_NOTE = "\u2014 not reported / not applicable"
+#: Tables with more rows than this are folded into a "Show all N rows" disclosure.
+LONG_TABLE_ROWS = 15
+#: Column kinds understood by :func:`format_table` (``kinds=``).
+TABLE_KINDS = ("estimate", "p", "int", "pct", "bool", "text")
+#: Resolution of the PNG written by :func:`show_figure` (2x a 100 dpi screen).
+FIGURE_DPI = 200
+#: Figures are shown at full column width, but never larger than this many CSS pixels per inch of the
+#: figure (8 pt text then reads at about 17 px) unless that is narrower than MIN_FIGURE_PX: a small
+#: plot is neither blown up to the column nor left tiny.
+SCREEN_PX_PER_INCH = 150
+MIN_FIGURE_PX = 640
+
+
+def _figure_style(px: float | None) -> str:
+    """The inline style of a figure: full column width, capped as SCREEN_PX_PER_INCH says."""
+    if px is None:
+        return "width:100%;height:auto"
+    return f"width:100%;max-width:{max(round(px), MIN_FIGURE_PX)}px;height:auto"
+
+
+_P_COLUMN = re.compile(r"^(p|pval|pvalue|p_value)$|_(p|pval|pvalue|p_value)$", re.I)
+_COUNT_COLUMN = re.compile(r"^(n|k|df|year|nnt|nnt[bh]|participants|patients|studies|trials|events|arms|count)$"
+                           r"|^(n|k|trials|studies|events|count|number)_|_(n|k|count|events|participants|studies|trials)$"
+                           r"|^n\d*i$|^(ai|bi|ci|di)$", re.I)
+_PCT_COLUMN = re.compile(r"^(i2|i²)$|(^|_)(pct|percent)($|_)", re.I)
+#: Words of snake_case column names that readers know in another spelling.
+_HEADER_WORDS = {"ci": "CI", "pvalue": "p", "p": "p", "i2": "I²", "tau2": "τ²", "tau": "τ", "h2": "H²",
+                 "se": "SE", "sd": "SD", "nnt": "NNT", "nntb": "NNTB", "nnth": "NNTH", "or": "OR", "rr": "RR",
+                 "rd": "RD", "md": "MD", "smd": "SMD", "rom": "ROM", "iv": "IV", "id": "ID", "doi": "DOI",
+                 "pmid": "PMID", "url": "URL", "rob": "RoB", "ae": "AE", "ed": "ED", "q": "Q", "df": "df",
+                 "hksj": "HKSJ", "knha": "KNHA", "reml": "REML", "dl": "DL", "mg": "Mg", "k": "k", "n": "n"}
+
+
+def _human_header(column: Any) -> str:
+    """``"ci_lower"`` -> ``"CI lower"``: words for a snake_case column name.
+
+    >>> _human_header("trials_usable"), _human_header("ci_lower"), _human_header("i2")
+    ('Trials usable', 'CI lower', 'I²')
+    """
+    if isinstance(column, tuple):
+        return " ".join(_human_header(c) for c in column if str(c))
+    words = [w for w in re.split(r"[_\s]+", str(column).strip()) if w]
+    if not words:
+        return ""
+    out = [_HEADER_WORDS.get(w.lower(), w) for w in words]
+    if words[0].lower() not in _HEADER_WORDS:
+        out[0] = out[0][:1].upper() + out[0][1:]
+    return " ".join(out)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        import pandas as pd
+        missing = pd.isna(value)
+    except (TypeError, ValueError):
+        return False
+    return bool(missing) if isinstance(missing, (bool, np.bool_)) else False
+
+
+def format_estimate(x: Any) -> str:
+    """An estimate for people: 2 decimals, 3 when ``|x| < 0.1``; ``—`` when missing.
+
+    >>> format_estimate(0.4567), format_estimate(-0.0456), format_estimate(12), format_estimate(None)
+    ('0.46', '-0.046', '12.00', '—')
+    """
+    if _is_missing(x):
+        return MISSING
+    v = float(x)
+    if not np.isfinite(v):
+        return "∞" if v > 0 else ("-∞" if v < 0 else MISSING)
+    text = f"{v:.3f}" if 0 < abs(v) < 0.1 else f"{v:.2f}"
+    return text[1:] if re.fullmatch(r"-0\.0+", text) else text
+
+
+def format_p(p: Any) -> str:
+    """A p-value for people: ``0.074``, ``<0.001``; ``—`` when missing.
+
+    >>> format_p(0.07413), format_p(0.00004), format_p(0.9608776), format_p(float("nan"))
+    ('0.074', '<0.001', '0.961', '—')
+    """
+    if _is_missing(p):
+        return MISSING
+    v = float(p)
+    if not np.isfinite(v):
+        return MISSING
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def format_int(x: Any) -> str:
+    """A count: ``157`` (never ``157.0``); ``—`` when missing.
+
+    >>> format_int(157.0), format_int(None)
+    ('157', '—')
+    """
+    if _is_missing(x):
+        return MISSING
+    v = float(x)
+    return f"{v:.0f}" if np.isfinite(v) else MISSING
+
+
+def format_pct(x: Any) -> str:
+    """A percentage with one decimal: ``42.5%``; ``—`` when missing.
+
+    >>> format_pct(42.46)
+    '42.5%'
+    """
+    if _is_missing(x):
+        return MISSING
+    v = float(x)
+    return f"{v:.1f}%" if np.isfinite(v) else MISSING
+
+
+def _format_cell(value: Any, kind: str) -> tuple[str, bool]:
+    """(escaped HTML of one cell, whether it is right-aligned as a number)."""
+    if _is_missing(value):
+        return MISSING, False
+    if kind == "bool" or isinstance(value, (bool, np.bool_)):
+        return ("Yes" if value else "No"), False
+    if kind != "text" and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return ("Yes" if value.strip().lower() == "true" else "No"), False
+    if kind == "text" or not isinstance(value, (int, float, np.integer, np.floating)):
+        text = html.escape(_plain(value))
+        # GRADE symbols (⊕⊕◯◯) stay on one line
+        return re.sub(r"^([⊕◯○]+)", r'<span class="mg-grade">\1</span>', text), False
+    if kind == "p":
+        return format_p(value), True
+    if kind == "pct":
+        return format_pct(value), True
+    if kind == "int" or (kind == "mixed" and isinstance(value, (int, np.integer))):
+        return format_int(value), True
+    return format_estimate(value), True
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return str(value)
+
+
+def _column_kind(name: Any, series: Any, given: str | None) -> str:
+    import pandas as pd
+    from pandas.api import types as ptypes
+
+    if given is not None:
+        if given not in TABLE_KINDS:
+            raise ReportError(f"kinds[{name!r}] must be one of {TABLE_KINDS}, got {given!r}")
+        return given
+    label = "_".join(str(n) for n in name) if isinstance(name, tuple) else str(name)
+    label = re.sub(r"\s+", "_", label.strip())
+    dtype = series.dtype
+    if ptypes.is_bool_dtype(dtype):
+        return "bool"
+    if _P_COLUMN.search(label) and ptypes.is_numeric_dtype(dtype):
+        return "p"
+    if ptypes.is_integer_dtype(dtype):
+        return "int"
+    if ptypes.is_float_dtype(dtype):
+        values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
+        if _PCT_COLUMN.search(label):
+            return "pct"
+        if _COUNT_COLUMN.search(label) and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            return "int"
+        return "estimate"
+    if ptypes.is_numeric_dtype(dtype):
+        return "estimate"
+    return "mixed"
+
+
+def _readable_frame(frame: Any) -> Any:
+    """A DataFrame (a Series becomes one) whose meaningful index is a column and whose default one is gone."""
+    import pandas as pd
+
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame(name=frame.name if frame.name is not None else "value")
+    if not isinstance(frame, pd.DataFrame):
+        raise ReportError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if frame.columns.duplicated().any():  # one column per label, so that every column can be formatted
+        seen: dict[Any, int] = {}
+        labels = []
+        for c in frame.columns:
+            seen[c] = seen.get(c, 0) + 1
+            labels.append(c if seen[c] == 1 else f"{c} ({seen[c]})")
+        frame = frame.set_axis(labels, axis=1)
+    idx = frame.index
+    default = isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1
+    if not default:
+        names = [n if n is not None else "" for n in idx.names]
+        if len(names) == 1 and names[0] == "" and "" in frame.columns:
+            names = [" "]
+        frame = frame.copy()
+        frame.index = frame.index.set_names(names)
+        frame = frame.reset_index()
+    return frame
+
+
+def format_table(frame: Any, *, columns: Mapping[Any, str] | Sequence[Any] | None = None,
+                 caption: str | None = None, notes: str | Sequence[str] | None = None,
+                 kinds: Mapping[Any, str] | None = None, collapse: bool | None = None,
+                 csv_href: str | None = None) -> str:
+    """A table formatted for people, as HTML (what :func:`show_table` displays).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or pandas.Series
+        The table. A default ``0..n-1`` index is not shown; a meaningful index becomes the first column(s).
+    columns : mapping or sequence, optional
+        ``{column: "Human header"}`` giving the columns shown, their order and headers (a sequence keeps
+        the default headers). Default: every column, headers de-snake_cased (``ci_lower`` -> ``CI lower``).
+    caption : str, optional
+        A line above the table (Markdown inline code, emphasis and links allowed).
+    notes : str or sequence of str, optional
+        Footnotes under the table.
+    kinds : mapping, optional
+        ``{column: kind}`` with kind one of ``"estimate"`` (2 decimals, 3 when ``|x| < 0.1``), ``"p"``
+        (``0.074``, ``<0.001``), ``"int"``, ``"pct"`` (one decimal and ``%``), ``"bool"`` (Yes/No),
+        ``"text"``. Inferred when not given: p-values from the column name (``p``, ``pvalue``, ``p_value``,
+        ``*_p``, ``*_pvalue``), counts from integer dtypes (and whole-number floats in count columns such
+        as ``participants``, ``k``, ``n_*``), percentages from ``i2`` and ``*_pct``, booleans as Yes/No.
+    collapse : bool, optional
+        Fold the table into a "Show all N rows" disclosure (default: when it has more than
+        :data:`LONG_TABLE_ROWS` rows).
+    csv_href : str, optional
+        Link to the CSV with the full-precision table.
+
+    Returns
+    -------
+    str
+        HTML: no index column, missing values as ``—`` with a footnote, text escaped, inside its own
+        horizontally scrolling container (the page itself never scrolls sideways).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = format_table(pd.DataFrame({"study": ["A", "B"], "estimate": [0.4567, None], "pvalue": [0.0004, 0.5],
+    ...                                  "participants": [157.0, 60.0]}))
+    >>> [c for c in ("0.46", "<0.001", "0.500", ">157<", "— not reported") if c in out]
+    ['0.46', '<0.001', '0.500', '>157<', '— not reported']
+    """
+    frame = _readable_frame(frame)
+    if columns is None:
+        mapping: dict[Any, str] = {c: _human_header(c) for c in frame.columns}
+    elif isinstance(columns, Mapping):
+        mapping = dict(columns)
+    else:
+        mapping = {c: _human_header(c) for c in columns}
+    unknown = [c for c in mapping if c not in frame.columns]
+    if unknown:
+        raise ReportError(f"columns {unknown} are not in the table (it has {list(frame.columns)})")
+    kinds = dict(kinds or {})
+    bad = [c for c in kinds if c not in frame.columns]
+    if bad:
+        raise ReportError(f"kinds names columns {bad} that are not in the table")
+    col_kinds = {c: _column_kind(c, frame[c], kinds.get(c)) for c in mapping}
+    numeric_kinds = ("estimate", "p", "int", "pct")
+    right = ' class="mg-num"'
+    head = "".join(f'<th scope="col"{right if col_kinds[c] in numeric_kinds else ""}>{html.escape(str(h))}</th>'
+                   for c, h in mapping.items())
+    any_missing = False
+    rows = []
+    for values in zip(*(frame[c].tolist() for c in mapping)):
+        cells = []
+        for c, v in zip(mapping, values):
+            text, numeric = _format_cell(v, col_kinds[c])
+            if text == MISSING:
+                any_missing = True
+                numeric_column = col_kinds[c] in numeric_kinds
+                cls = ' class="mg-num mg-missing"' if numeric_column else ' class="mg-missing"'
+            elif numeric:
+                cls = ' class="mg-num"'
+            else:
+                cls = ' class="mg-url"' if re.match(r"(https?://|www\.)\S{30,}", text) else ""
+            cells.append(f"<td{cls}>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    n = len(frame)
+    table = (f'<div class="mg-scroll" style="overflow-x:auto;max-width:100%">'
+             f'<table class="mg-data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    long = (n > LONG_TABLE_ROWS) if collapse is None else bool(collapse)
+    if long:
+        table = (f'<details class="mg-long"><summary>Show all {n} row{"s" if n != 1 else ""}</summary>'
+                 f"{table}</details>")
+    foot = []
+    if any_missing:
+        foot.append(html.escape(MISSING_NOTE) + ".")
+    if isinstance(notes, str):
+        notes = [notes]
+    foot += [_inline_markdown(str(t)) for t in notes or ()]
+    if csv_href:
+        foot.append(f'<a class="mg-file" href="{html.escape(csv_href, quote=True)}">'
+                    f"{html.escape(Path(csv_href).name)}</a> (CSV, full precision)")
+    parts = ['<div class="mg-table">']
+    if caption:
+        parts.append(f'<p class="mg-caption">{_inline_markdown(caption)}</p>')
+    parts.append(table)
+    if n == 0:
+        parts.append('<p class="mg-table-foot">No rows.</p>')
+    if foot:
+        parts.append('<p class="mg-table-foot">' + " ".join(foot) + "</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+class _Shown(str):
+    """HTML that was already displayed: a notebook's last expression does not show it a second time."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
+class _ShownPath(type(Path())):  # type: ignore[misc]
+    """A path whose figure was already displayed (not echoed as ``PosixPath(...)`` by a notebook)."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
+def _display(data: Mapping[str, str], role: str | None = None) -> None:
+    """Display raw MIME data in IPython (with the role the report renderer looks for); print the plain
+    text elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with the notebook extra
+        print(data.get("text/plain", ""))
+        return
+    if get_ipython() is None:
+        print(data.get("text/plain", ""))
+        return
+    metadata = {"mgmeta": {"role": role}} if role else None
+    display(dict(data), raw=True, metadata=metadata)
+
+
+def _check_name(name: str, what: str) -> None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", str(name)):
+        raise ReportError(f"{what} name must be lower-case letters, digits, '_' or '-', got {name!r}")
+
+
+def show_table(frame: Any, name: str, directory: str | os.PathLike[str], *,
+               columns: Mapping[Any, str] | Sequence[Any] | None = None, caption: str | None = None,
+               notes: str | Sequence[str] | None = None, kinds: Mapping[Any, str] | None = None,
+               collapse: bool | None = None) -> str:
+    """Write ``<directory>/<name>.csv`` at full precision and display the table formatted for people.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    name : str
+        File stem: lower-case letters, digits, ``_`` and ``-``.
+    directory : path
+        The notebook's ``TABLE_DIR`` parameter (created when missing).
+    columns, caption, notes, kinds, collapse
+        As in :func:`format_table`.
+
+    Returns
+    -------
+    str
+        The HTML displayed (a notebook's last line ``show_table(...)`` does not show it twice).
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = show_table(pd.DataFrame({"k": [3], "pvalue": [0.0741]}), "demo", d)
+    ...     print(open(d + "/demo.csv").read().strip())
+    table demo (1 row), demo.csv
+    k,pvalue
+    3,0.0741
+    >>> "0.074" in out
+    True
+    """
+    path = save_table(frame, name, directory)
+    text = format_table(frame, columns=columns, caption=caption, notes=notes, kinds=kinds, collapse=collapse,
+                        csv_href=Path(os.path.relpath(path)).as_posix() if not Path(directory).is_absolute()
+                        else path.as_posix())
+    plain = f"{caption + ': ' if caption else ''}table {name} ({len(frame)} row{'s' if len(frame) != 1 else ''}), {path.name}"
+    _display({"text/html": text, "text/plain": plain}, role="table")
+    return _Shown(text)
 
 
 def show_figure(fig: Any, name: str, directory: str | os.PathLike[str], *, alt: str,
                 caption: str | None = None) -> Path:
-    """Write the figure (:func:`save_figure`), display it once and close it."""
-    import matplotlib.pyplot as plt
-    from IPython.display import Image, display
+    """Save a figure as PNG (at 2x for screens) and SVG, display it once at full width, and close it.
 
-    path = save_figure(fig, name, directory)
-    display(Image(filename=str(path)))
-    plt.close(fig)
-    return path
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; it is closed afterwards, so that Jupyter's inline backend does not show it again.
+    name : str
+        File stem: lower-case letters, digits, ``_`` and ``-``.
+    directory : path
+        The notebook's ``FIGURE_DIR`` parameter (created when missing).
+    alt : str
+        Alternative text for readers who cannot see the figure: its title plus one sentence on what it
+        shows. Required.
+    caption : str, optional
+        A caption under the figure (Markdown inline code, emphasis and links allowed).
+
+    Returns
+    -------
+    Path
+        The PNG written (``<name>.svg`` and ``<name>.json``, holding the alt text and caption, beside it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = show_figure(fig, "demo", d, alt="Demo. An empty plot.")
+    ...     sorted(p.name for p in path.parent.iterdir())
+    Demo. An empty plot.
+    ['demo.json', 'demo.png', 'demo.svg']
+    """
+    _check_name(name, "figure")
+    if not isinstance(alt, str) or not alt.strip():
+        raise ReportError(f"figure {name!r}: alt must be a non-empty description (its title plus one sentence)")
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    png, svg = d / f"{name}.png", d / f"{name}.svg"
+    try:
+        fig.savefig(png, dpi=FIGURE_DPI, bbox_inches="tight")
+        fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
+    finally:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
+    (d / f"{name}.json").write_text(json.dumps({"alt": alt.strip(), "caption": caption}, ensure_ascii=False)
+                                    + "\n", encoding="utf-8")
+    import base64
+
+    raw = png.read_bytes()
+    data = base64.b64encode(raw).decode("ascii")
+    width_px = int.from_bytes(raw[16:20], "big")  # PNG IHDR
+    style = _figure_style(width_px * SCREEN_PX_PER_INCH / FIGURE_DPI)
+    rel = (lambda p: p.as_posix() if d.is_absolute() else Path(os.path.relpath(p)).as_posix())
+    links = (f'<a class="mg-file" href="{html.escape(rel(svg), quote=True)}">SVG</a> · '
+             f'<a class="mg-file" href="{html.escape(rel(png), quote=True)}">PNG</a>')
+    cap = f"{_inline_markdown(caption)} " if caption else ""
+    text = (f'<figure class="mg-figure"><img src="data:image/png;base64,{data}" alt="{html.escape(alt.strip())}" '
+            f'style="{style}"><figcaption>{cap}<span class="mg-muted">{links}</span>'
+            f"</figcaption></figure>")
+    _display({"text/html": text, "text/plain": alt.strip()}, role="figure")
+    return _ShownPath(png)
+
+
+def _paragraphs(text: str) -> str:
+    """Paragraphs (blank-line separated) of escaped text with inline Markdown."""
+    paras = [p.strip() for p in re.split(r"\n\s*\n", str(text)) if p.strip()]
+    return "".join(f"<p>{_inline_markdown(' '.join(p.split()))}</p>" for p in paras)
 
 
 def what_this_means(text: str) -> None:
-    """Display the closing section of a notebook page."""
-    from IPython.display import Markdown, display
+    """Display the closing section "What this means" (the report puts it at the end of the page).
 
-    display(Markdown(f"## What this means\n\n{text}"))
+    Parameters
+    ----------
+    text : str
+        A short paragraph generated from the notebook's results (blank lines separate paragraphs;
+        Markdown inline code, emphasis and links allowed).
+
+    Examples
+    --------
+    Outside a notebook the text is printed:
+
+    >>> what_this_means("Magnesium *may* reduce pain at 30 minutes (low certainty).")
+    What this means
+    <BLANKLINE>
+    Magnesium *may* reduce pain at 30 minutes (low certainty).
+    """
+    body = f'<section class="mg-what-this-means"><h2>What this means</h2>{_paragraphs(text)}</section>'
+    _display({"text/html": body, "text/plain": f"What this means\n\n{text}"}, role="what_this_means")
 
 
 def note(text: str) -> None:
-    """Display a note for the reader."""
-    from IPython.display import Markdown, display
+    """A note for the reader; the report lists the notes of a page under "Notes" at its end."""
+    _display({"text/html": f'<p class="mg-note">Note: {_inline_markdown(str(text))}</p>',
+              "text/plain": str(text)}, role="note")
 
-    display(Markdown(f"*Note:* {text}"))
+
+def sentence(text: str) -> None:
+    """Display a sentence (or paragraphs) of text, e.g. a single trial's result in words."""
+    _display({"text/html": f'<div class="mg-sentence">{_paragraphs(text)}</div>', "text/plain": str(text)})
+
+
+def _styler_frame(styler: Any) -> Any:
+    """The table a pandas Styler shows (its hidden columns and hidden index dropped), to be formatted by
+    :func:`format_table` like any other table (the Styler's own number formats are not for readers)."""
+    frame = styler.data
+    hidden = list(getattr(styler, "hidden_columns", []) or [])
+    if hidden:
+        frame = frame.drop(columns=frame.columns[hidden])
+    hide_index = getattr(styler, "hide_index_", False)
+    if (all(hide_index) if isinstance(hide_index, (list, tuple)) else bool(hide_index)):
+        frame = frame.reset_index(drop=True)
+    return frame
+
+
+def _reader_mode() -> None:
+    """Kernel set-up done by :func:`build_report`: pandas tables display through :func:`format_table`
+    (no index column, formatted numbers) and inline figures are drawn at 2x."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - the report always runs in IPython
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    import pandas as pd
+
+    def table(obj: Any) -> str | None:
+        try:
+            return format_table(obj)
+        except Exception:  # noqa: BLE001 - a table this cannot format is shown as pandas would
+            return None
+
+    def styled(styler: Any) -> str | None:
+        return table(_styler_frame(styler))
+
+    fmt = ip.display_formatter.formatters["text/html"]
+    fmt.for_type(pd.DataFrame, table)
+    fmt.for_type(pd.Series, table)
+    fmt.for_type_by_name("pandas.io.formats.style", "Styler", styled)  # without importing it (jinja2)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats("retina")
+    except ImportError:  # pragma: no cover
+        pass
 
 
 # --------------------------------------------------------------------------
@@ -400,7 +920,11 @@ def _parameters_cell(nb: Any, name: str) -> int:
     raise ReportError(f"notebook {name}: no code cell", notebook=name)
 
 
-def _inject_parameters(nb: Any, name: str, parameters: Mapping[str, Any]) -> None:
+#: The line the injected cell runs so that tables and figures are shown for readers (see _reader_mode).
+_READER_MODE_LINE = '__import__("mgmeta.report").report._reader_mode()  # tables and figures for readers'
+
+
+def _inject_parameters(nb: Any, name: str, parameters: Mapping[str, Any], *, for_readers: bool = False) -> None:
     import nbformat
 
     at = _parameters_cell(nb, name)
@@ -409,6 +933,8 @@ def _inject_parameters(nb: Any, name: str, parameters: Mapping[str, Any]) -> Non
         if not key.isidentifier():
             raise ReportError(f"parameter name {key!r} is not a Python identifier", notebook=name)
         lines.append(f"{key} = {value!r}")
+    if for_readers:
+        lines.append(_READER_MODE_LINE)
     cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
     nb.cells.insert(at + 1, cell)
 
@@ -434,7 +960,7 @@ def _cell_ref(nb: Any, idx: int | None) -> str:
 
 def execute_notebook(source: str | os.PathLike[str], *, parameters: Mapping[str, Any] | None = None,
                      timeout: int = DEFAULT_TIMEOUT, kernel_name: str = "python3",
-                     cwd: str | os.PathLike[str] | None = None) -> Any:
+                     cwd: str | os.PathLike[str] | None = None, for_readers: bool = True) -> Any:
     """Execute a py:percent notebook from scratch and return the executed notebook.
 
     Parameters
@@ -450,6 +976,10 @@ def execute_notebook(source: str | os.PathLike[str], *, parameters: Mapping[str,
         Jupyter kernel.
     cwd : path, optional
         Working directory of the kernel (default: the notebook's folder).
+    for_readers : bool
+        Set the kernel up for the report (the injected cell calls ``_reader_mode``): pandas tables are
+        displayed through :func:`format_table` (no index column, formatted numbers) and inline
+        figures are drawn at 2x.
 
     Returns
     -------
@@ -477,8 +1007,8 @@ def execute_notebook(source: str | os.PathLike[str], *, parameters: Mapping[str,
         raise ReportError(f"timeout must be a positive number of seconds, got {timeout!r}", notebook=name)
     nb = jupytext.read(src)
     _parameters_cell(nb, name)
-    if parameters:
-        _inject_parameters(nb, name, parameters)
+    if parameters or for_readers:
+        _inject_parameters(nb, name, parameters or {}, for_readers=for_readers)
     workdir = Path(cwd) if cwd is not None else src.parent
     # the kernel only logs errors (ipykernel warns about its local TCP transport on every start)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
@@ -527,47 +1057,105 @@ def _running_cell(nb: Any) -> int | None:
 # --------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1b1b1b;
-       line-height: 1.45; }
-header.mg-nav { background: #17324d; color: #fff; padding: .6em 1.2em; }
-header.mg-nav a { color: #fff; margin-right: 1.2em; text-decoration: none; font-weight: 600; }
-main.mg-page { max-width: 1200px; margin: 1.5em auto; padding: 0 1.2em; }
-table.mg { border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }
-table.mg th, table.mg td { border: 1px solid #ccd; padding: .3em .5em; vertical-align: top; text-align: left; }
-table.mg th { background: #eef1f6; }
-code, .mg-mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; }
-.mg-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1.2em; }
-.mg-gallery figure { margin: 0; border: 1px solid #dde; padding: .5em; background: #fafbfd; }
+:root { --mg-ink: #1b1f24; --mg-muted: #56606d; --mg-line: #d5dae1; --mg-head: #eef2f7; --mg-accent: #17324d;
+        --mg-link: #0b5cad; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--mg-ink); background: #fff; }
+header.mg-nav { background: var(--mg-accent); padding: .6em 1.5em; }
+header.mg-nav a { color: #fff; margin-right: 1.4em; text-decoration: none; font-weight: 600; }
+header.mg-nav a:hover { text-decoration: underline; }
+main.mg-page { max-width: 1100px; margin: 1.2em auto 4em; padding: 0 1.5em; overflow-wrap: break-word; }
+h1 { font-size: 1.75em; line-height: 1.2; margin: .5em 0 .6em; }
+h2 { font-size: 1.3em; line-height: 1.25; margin: 1.8em 0 .5em; padding-bottom: .2em;
+     border-bottom: 1px solid var(--mg-line); }
+h3 { font-size: 1.08em; margin: 1.4em 0 .4em; }
+p, li { max-width: 78ch; }
+a { color: var(--mg-link); }
+a.anchor-link { display: none; }
+code, .mg-mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88em; }
+p code, li code, td code { background: #f2f4f7; padding: 0 .2em; border-radius: 3px; }
+img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: .9em; margin: .4em 0; }
+th, td { border-bottom: 1px solid var(--mg-line); padding: .35em .6em; text-align: left; vertical-align: top; }
+thead th { background: var(--mg-head); border-bottom: 2px solid #b9c2ce; }
+th.mg-num { text-align: right; }
+td.mg-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.mg-missing { color: var(--mg-muted); }
+td.mg-url, .mg-url { overflow-wrap: anywhere; }
+.mg-scroll { overflow-x: auto; max-width: 100%; }
+.mg-table { margin: .6em 0 1.4em; }
+.mg-caption { font-weight: 600; margin: .2em 0 .3em; }
+.mg-table-foot { font-size: .85em; color: var(--mg-muted); margin: .3em 0 0; }
+details.mg-long > summary { cursor: pointer; color: var(--mg-link); margin: .2em 0; }
+.mg-muted { color: var(--mg-muted); font-size: .9em; }
+figure.mg-figure { margin: 1em 0 1.6em; }
+figure.mg-figure img, .output_png img, .output_jpeg img { display: block; width: 100%; height: auto; }
+figure figcaption { font-size: .88em; color: var(--mg-muted); margin-top: .3em; }
+details.mg-code { margin: .1em 0 .3em; }
+details.mg-code > summary { cursor: pointer; font-size: .75em; color: var(--mg-muted); width: max-content; }
+details.mg-code[open] > summary { margin-bottom: .3em; }
+.highlight pre { background: #f6f8fa; border: 1px solid #e3e7ec; border-radius: 4px; padding: .6em .8em;
+                 overflow-x: auto; font-size: .82em; line-height: 1.4; margin: 0; }
+.output_text pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .85em; margin: .3em 0; }
+.output_subarea { max-width: 100%; overflow-x: auto; }
+.mg-toolbar { float: right; margin: .6em 0 .4em 1em; font-size: .85em; }
+.mg-toolbar button { font: inherit; padding: .25em .8em; border: 1px solid var(--mg-line); border-radius: 4px;
+                     background: #f6f8fa; cursor: pointer; }
+section.mg-what-this-means { background: #f3f7fb; border-left: 4px solid var(--mg-accent);
+                             padding: .1em 1.3em .5em; margin: 2.5em 0 1em; }
+section.mg-what-this-means h2 { border: none; margin-top: .6em; }
+section.mg-notes { font-size: .92em; color: #333a44; }
+section.mg-notes li { margin-bottom: .3em; }
+p.mg-note { font-size: .92em; color: var(--mg-muted); }
+table.mg-findings { width: 100%; }
+table.mg-findings td, table.mg-findings th { padding: .45em .6em; }
+table.mg-findings tr.mg-group th { background: #f7f9fb; font-size: 1.02em; border-bottom: 1px solid #b9c2ce;
+                                   padding-top: .8em; }
+.mg-nowrap { white-space: nowrap; }
+.mg-grade { font-size: 1.1em; letter-spacing: .05em; white-space: nowrap; color: var(--mg-accent); }
+.mg-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1.2em;
+               align-items: start; }
+.mg-gallery figure { margin: 0; border: 1px solid var(--mg-line); padding: .6em; background: #fbfcfd; }
 .mg-gallery img { width: 100%; height: auto; }
-.mg-gallery figcaption { font-size: .85em; margin-top: .4em; }
-.mg-muted { color: #555; font-size: .9em; }
+@media (max-width: 900px) { .mg-gallery { grid-template-columns: 1fr; } }
 """
 
 _NAV_LINKS = (("index.html", "Report"), ("gallery.html", "Figures"), ("data.html", "Data"))
 
+_TOGGLE_JS = """(function () {
+  var button = document.querySelector('.mg-toggle-code');
+  if (!button) { return; }
+  button.addEventListener('click', function () {
+    var open = button.getAttribute('aria-expanded') !== 'true';
+    document.querySelectorAll('details.mg-code').forEach(function (d) { d.open = open; });
+    button.setAttribute('aria-expanded', String(open));
+    button.textContent = open ? 'Hide all code' : 'Show all code';
+  });
+})();"""
+
 
 def _nav(prefix: str = "") -> str:
     links = "".join(f'<a href="{prefix}{href}">{html.escape(text)}</a>' for href, text in _NAV_LINKS)
-    return f'<header class="mg-nav">{links}</header>'
+    return f'<header class="mg-nav"><nav>{links}</nav></header>'
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, *, head: str = "", script: str = "") -> str:
+    js = f"<script>{script}</script>" if script else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
-            f"<body>{_nav()}<main class=\"mg-page\">{body}</main></body></html>\n")
+            f"<title>{html.escape(title)}</title><style>{_CSS}{head}</style></head>"
+            f"<body>{_nav()}<main class=\"mg-page\">{body}</main>{js}</body></html>\n")
 
 
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block extra_css -%}<style type="text/css">NAVCSS</style>{%- endblock extra_css -%}
-{%- block body_header -%}
-<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
-NAV
-<main>
-{%- endblock body_header -%}
+_TEMPLATE = """{%- extends 'classic/base.html.j2' -%}
+{% block input_group -%}
+{%- if cell.source.strip() -%}
+<details class="mg-code"><summary>show code</summary>
+{{ super() }}
+</details>
+{%- endif -%}
+{% endblock input_group %}
 """
 
 
@@ -575,98 +1163,560 @@ def _html_exporter() -> Any:
     import jinja2
     from nbconvert import HTMLExporter
 
-    nav_css = ("header.mg-nav{background:#17324d;padding:.6em 1.2em;font-family:system-ui,sans-serif}"
-               "header.mg-nav a{color:#fff;margin-right:1.2em;text-decoration:none;font-weight:600}")
-    tpl = _TEMPLATE.replace("NAVCSS", nav_css).replace("NAV", _nav())
-    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"mgmeta_report.html.j2": tpl})],
+    exporter = HTMLExporter(template_name="basic", extra_loaders=[jinja2.DictLoader({"mgmeta_report.html.j2": _TEMPLATE})],
                             template_file="mgmeta_report.html.j2")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     return exporter
 
 
-def _render_notebook(nb: Any, title: str) -> str:
-    exporter = _html_exporter()
-    nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+def _code_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    css = str(HtmlFormatter(style="default").get_style_defs(".highlight"))
+    return re.sub(r"\s*/\*.*?\*/", "", css)  # its comments name token types such as Generic.Traceback
+
+
+# ---- cleaning an executed notebook for readers -----------------------------------------------
+
+_WARNING_LINE = re.compile(r"^(?P<path>\S.*?):(?P<line>\d+): (?P<category>[A-Za-z_][\w.]*): (?P<message>.*)$")
+_OBJECT_REPR = re.compile(r"^\s*(\(?\s*<[^<>]+>(\s*,\s*<[^<>]+>)*\s*\)?|\[\s*<[^\]]*>\s*\]|Text\(.*\)|"
+                          r"(Posix|Windows)?Path\(.*\)|Axes\(.*\))\s*$", re.S)
+_MISSING_TOKENS = {"", "NaN", "nan", "None", "<NA>", "NaT", "NA"}
+_DEFAULT_ALT = "No description has been provided for this image"
+
+
+def _as_sentence(text: str, origin: str | None = None) -> str:
+    """One note for readers from a line of stderr: no warning class, first letter capital, a full stop."""
+    s = " ".join(str(text).split())
+    s = re.sub(r"^(warning|note)\s*:\s*", "", s, flags=re.I)
+    s = re.sub(r"\b([A-Z]?[a-z]*)Warning\b", lambda m: (m.group(1).lower() + " warning").strip(), s)
+    s = s.replace("Traceback", "traceback")
+    if not s:
+        return ""
+    s = s[:1].upper() + s[1:]
+    if s[-1] not in ".!?":
+        s += "."
+    if origin:
+        s += f" (from {origin})"
+    return s
+
+
+def _origin(path: str) -> str | None:
+    """The package a warning came from (``.../site-packages/matplotlib/x.py`` -> ``matplotlib``)."""
+    parts = Path(path).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            i = parts.index(marker)
+            if i + 1 < len(parts):
+                return parts[i + 1].removesuffix(".py")
+    if "mgmeta" in parts:
+        return "mgmeta"
+    return None
+
+
+def _stderr_notes(text: str) -> list[str]:
+    """The notes in a stderr stream: each warning a sentence (no class name, no echoed source line); a
+    traceback its last line; any other line a sentence."""
+    lines = [line.rsplit("\r", 1)[-1] for line in str(text).splitlines()]
+    notes: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        m = _WARNING_LINE.match(line)
+        if m:
+            message = m["message"]
+            i += 1
+            while (i < len(lines) and lines[i].strip() and not lines[i][:1].isspace()
+                   and not _WARNING_LINE.match(lines[i])):
+                message += " " + lines[i].strip()
+                i += 1
+            while i < len(lines) and lines[i][:1].isspace():  # the source line that warnings echo
+                i += 1
+            notes.append(_as_sentence(message, _origin(m["path"])))
+            continue
+        if line.startswith("Traceback"):
+            i += 1
+            while i < len(lines) and (lines[i][:1].isspace() or not lines[i].strip()):
+                i += 1
+            if i < len(lines):
+                notes.append(_as_sentence(re.sub(r"^[\w.]*(Error|Exception)\s*:\s*", "", lines[i])))
+                i += 1
+            continue
+        notes.append(_as_sentence(line))
+        i += 1
+    return [n for n in notes if n]
+
+
+class _TableParser(_HTMLParser):
+    """The cells of the HTML tables of a pandas repr (``<table class="dataframe">``)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[tuple[str, list[tuple[str, str]]]] = []
+        self._section = "tbody"
+        self._cell: list[str] | None = None
+        self._tag = "td"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("thead", "tbody", "tfoot"):
+            self._section = tag
+        elif tag == "tr":
+            self.rows.append((self._section, []))
+        elif tag in ("td", "th"):
+            self._cell, self._tag = [], tag
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            if not self.rows:
+                self.rows.append((self._section, []))
+            self.rows[-1][1].append((self._tag, " ".join("".join(self._cell).split())))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _parse_value(text: str) -> Any:
+    if text in _MISSING_TOKENS:
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        return float(text.replace(",", "")) if re.fullmatch(r"[+-]?[\d,]*\.?\d+(e[+-]?\d+)?", text, re.I) else text
+    except ValueError:
+        return text
+
+
+def _frame_from_html(table: str) -> Any:
+    """A DataFrame from the HTML of a pandas table repr (the values parsed back into numbers)."""
+    import pandas as pd
+
+    parser = _TableParser()
+    parser.feed(table)
+    head = [cells for section, cells in parser.rows if section == "thead"]
+    body = [cells for section, cells in parser.rows if section != "thead" and cells]
+    n_index = 0
+    if body:
+        while n_index < len(body[0]) and body[0][n_index][0] == "th":
+            n_index += 1
+    width = max((len(r) for r in body), default=len(head[0]) if head else 0)
+    names = [text for _, text in head[0]] if head else []
+    names = (names + [""] * width)[:width]
+    if len(head) > 1:  # pandas puts the index names on a second header row
+        for j, (_, text) in enumerate(head[1][:n_index]):
+            if text:
+                names[j] = text
+    columns: dict[str, list[Any]] = {}
+    for j in range(width):
+        key = names[j] if names[j] not in columns else f"{names[j]} ({j})"
+        columns[key] = [_parse_value(r[j][1]) if j < len(r) else None for r in body]
+    frame = pd.DataFrame(columns)
+    keys = list(columns)
+    if n_index == 1 and [v for v in frame[keys[0]]] == list(range(len(frame))):
+        frame = frame.drop(columns=keys[0])
+    for c in frame.columns:
+        values = [v for v in frame[c] if v is not None]
+        if values and all(isinstance(v, bool) for v in values):
+            frame[c] = frame[c].astype("boolean")
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            frame[c] = frame[c].astype("Int64")
+        elif values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    return frame
+
+
+def _reformat_dataframe_html(text: str) -> str:
+    """Every pandas table repr in an HTML output, re-rendered by :func:`format_table`."""
+    text = re.sub(r"<style scoped>.*?</style>", "", text, flags=re.S)
+    text = re.sub(r"<p>\d+ rows × \d+ columns</p>", "", text)
+    return re.sub(r"<table[^>]*class=\"dataframe\"[^>]*>.*?</table>",
+                  lambda m: format_table(_frame_from_html(m.group(0))), text, flags=re.S)
+
+
+def _heading_text(source: str) -> str | None:
+    found = None
+    for line in source.splitlines():
+        m = re.match(r"^\s*#{1,6}\s+(.*\S)", line)
+        if m:
+            found = re.sub(r"[*_`]", "", m.group(1)).strip()
+    return found
+
+
+def _prepare_for_readers(nb: Any, title: str) -> tuple[Any, list[str], list[str]]:
+    """A copy of an executed notebook cleaned for readers, with the page's closing sections and notes.
+
+    The injected-parameters cell is dropped; stderr (warnings) and :func:`note` outputs become notes;
+    :func:`what_this_means` outputs are moved to the end; pandas table reprs are re-rendered by
+    :func:`format_table`; bare object reprs (``<Figure ...>``, ``PosixPath(...)``) are dropped; images get
+    an alt text from their heading and are shown at full column width.
+    """
+    import copy
+
+    nb = copy.deepcopy(nb)
+    notes: list[str] = []
+    closing: list[str] = []
+    heading = title
+    per_heading: dict[str, int] = {}
+    cells = []
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.cell_type == "markdown":
+            heading = _heading_text(cell.source) or heading
+            cells.append(cell)
+            continue
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            role = out.get("metadata", {}).get("mgmeta", {}).get("role")
+            if kind == "stream":
+                if out.get("name") == "stderr":
+                    notes.extend(_stderr_notes(out.get("text", "")))
+                elif str(out.get("text", "")).strip():
+                    outputs.append(out)
+                continue
+            if kind not in ("display_data", "execute_result"):
+                continue  # errors never reach a page: the build stops at the first one
+            data = out.get("data", {})
+            if role == "note":
+                notes.append(_as_sentence(str(data.get("text/plain", ""))))
+                continue
+            if role == "what_this_means":
+                closing.append(str(data.get("text/html", "")))
+                continue
+            if "text/html" in data and 'class="dataframe"' in str(data["text/html"]):
+                data["text/html"] = _reformat_dataframe_html(str(data["text/html"]))
+            if set(data) == {"text/plain"} and _OBJECT_REPR.match(str(data["text/plain"])):
+                continue
+            for mime in ("image/png", "image/jpeg"):
+                if mime in data and "text/html" not in data:
+                    meta = out.get("metadata", {}).get(mime, {})
+                    alt = str(meta.get("alt") or "").strip()
+                    if not alt:
+                        per_heading[heading] = per_heading.get(heading, 0) + 1
+                        count = per_heading[heading]
+                        alt = f"Figure{' ' + str(count) if count > 1 else ''}: {heading}"
+                    width = meta.get("width")  # 1x width of a 2x (retina) image, at figure.dpi
+                    style = _figure_style(float(width) * SCREEN_PX_PER_INCH / 100
+                                          if isinstance(width, (int, float)) else None)
+                    data["text/html"] = (f'<figure class="mg-figure"><img src="data:{mime};base64,'
+                                         f'{str(data[mime]).strip()}" alt="{html.escape(alt)}" '
+                                         f'style="{style}"></figure>')
+                    for other in ("image/png", "image/jpeg", "text/plain"):
+                        data.pop(other, None)
+                    break
+            outputs.append(out)
+        cell.outputs = outputs
+        if cell.source.strip() or outputs:
+            cells.append(cell)
+    nb.cells = _merge_silent_code(cells)
+    return nb, closing, [n for n in notes if n]
+
+
+def _merge_silent_code(cells: list[Any]) -> list[Any]:
+    """Code cells without output joined to the next code cell, so that a page has one "show code" per
+    result rather than a column of them."""
+    merged: list[Any] = []
+    pending: list[str] = []
+    for cell in cells:
+        if cell.cell_type == "code":
+            if pending:
+                cell.source = "\n\n".join(pending + [cell.source])
+                pending = []
+                merged.pop()
+            merged.append(cell)
+            if not cell.outputs:
+                pending = [cell.source]
+            continue
+        pending = []
+        merged.append(cell)
+    return merged
+
+
+def _rewrite_file_links(page: str, base: Path, out: Path) -> str:
+    """Links written by show_table/show_figure (relative to the notebook's folder) made relative to the
+    report folder."""
+    def fix(m: re.Match[str]) -> str:
+        href = html.unescape(m.group(2))
+        target = (base / href).resolve()
+        try:
+            rel = target.relative_to(out.resolve()).as_posix()
+        except ValueError:
+            return m.group(0)
+        return f'{m.group(1)}{html.escape(rel, quote=True)}"'
+
+    return re.sub(r'(<a class="mg-file" href=")([^"]*)"', fix, page)
+
+
+def _notes_html(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    counts: dict[str, int] = {}
+    for n in notes:
+        counts[n] = counts.get(n, 0) + 1
+    items = "".join(f"<li>{_inline_markdown(n)}{f' ({c} times)' if c > 1 else ''}</li>" for n, c in counts.items())
+    return f'<section class="mg-notes" id="notes"><h2>Notes</h2><ol>{items}</ol></section>'
+
+
+def _render_notebook(nb: Any, title: str, *, name: str = "", base: Path | None = None,
+                     out: Path | None = None) -> str:
+    """The page of one executed notebook: code folded, notes and "What this means" at the end."""
+    clean, closing, notes = _prepare_for_readers(nb, title)
+    body, _ = _html_exporter().from_notebook_node(clean)
+    links = f' · <a href="notebooks/{html.escape(name)}.ipynb">executed notebook</a>' if name else ""
+    toolbar = (f'<p class="mg-toolbar"><button type="button" class="mg-toggle-code" aria-expanded="false">'
+               f"Show all code</button>{links}</p>")
+    page = _page(title, toolbar + body + "".join(closing) + _notes_html(notes), head=_code_css(),
+                 script=_TOGGLE_JS)
+    page = page.replace(f'alt="{_DEFAULT_ALT}"', f'alt="{html.escape(title)}: figure"')
+    if base is not None and out is not None:
+        page = _rewrite_file_links(page, base, out)
+    return page
 
 
 def _inline_markdown(text: str) -> str:
-    """Escaped text with Markdown's inline `code` and *emphasis* (the summaries of the notebooks)."""
-    out = html.escape(text)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    return re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", out)
+    """Escaped text with Markdown's inline `code`, **bold**, *emphasis* and [links](href).
+
+    >>> _inline_markdown("see [the data](data.html), **3** trials")
+    'see <a href="data.html">the data</a>, <strong>3</strong> trials'
+    """
+    out = html.escape(text, quote=False)
+    codes: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        codes.append(f"<code>{m.group(1)}</code>")
+        return f"\x00{len(codes) - 1}\x00"
+
+    out = re.sub(r"`([^`]+)`", keep, out)
+    out = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)",
+                 lambda m: f'<a href="{html.escape(html.unescape(m.group(2)), quote=True)}">{m.group(1)}</a>', out)
+    out = re.sub(r"\*\*([^*\s][^*]*?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", out)
+    return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], out)
 
 
-def _a(href: str, text: str) -> str:
-    return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>'
+def _a(href: str, text: str, cls: str = "") -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f'<a href="{html.escape(href, quote=True)}"{c}>{html.escape(text)}</a>'
 
 
 def _kv_table(rows: Mapping[str, str], head: tuple[str, str]) -> str:
-    body = "".join(f"<tr><td>{html.escape(str(k))}</td><td class=\"mg-mono\">{html.escape(str(v))}</td></tr>"
+    body = "".join(f"<tr><td>{html.escape(str(k))}</td><td class=\"mg-mono mg-url\">{html.escape(str(v))}</td></tr>"
                    for k, v in rows.items())
-    return (f'<table class="mg"><thead><tr><th>{html.escape(head[0])}</th><th>{html.escape(head[1])}</th>'
-            f"</tr></thead><tbody>{body}</tbody></table>")
+    return (f'<div class="mg-scroll"><table class="mg"><thead><tr><th>{html.escape(head[0])}</th>'
+            f"<th>{html.escape(head[1])}</th></tr></thead><tbody>{body}</tbody></table></div>")
+
+
+# ---- the index: key findings first ------------------------------------------------------------
+
+#: Columns of ``tables/<notebook>/key_findings.csv`` (written by the summary-of-findings notebook).
+KEY_FINDINGS_COLUMNS = ("comparison", "outcome", "timepoint", "effect_text", "studies", "participants",
+                        "certainty", "certainty_symbols", "statement")
+#: GRADE certainty as symbols (used when ``certainty_symbols`` is empty).
+GRADE_SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
+
+
+def _key_findings_html(out: Path, runs: Sequence[NotebookRun]) -> str:
+    """The "Key findings" section: every ``tables/*/key_findings.csv``, then every ``key_findings_note.md``."""
+    import pandas as pd
+
+    pages = {r.name: r for r in runs}
+    parts = ['<section id="key-findings"><h2>Key findings</h2>']
+    csvs = sorted(out.glob("tables/*/key_findings.csv"))
+    any_missing = False
+    for path in csvs:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=True)
+        missing = [c for c in KEY_FINDINGS_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ReportError(f"{path.relative_to(out).as_posix()} lacks the column(s) {missing}; expected "
+                              f"{list(KEY_FINDINGS_COLUMNS)}")
+        rows = []
+        current = None
+        for rec in frame.to_dict("records"):
+            vals = {k: _clean(rec.get(k)) for k in KEY_FINDINGS_COLUMNS}
+            if vals["comparison"] != current:
+                current = vals["comparison"]
+                rows.append(f'<tr class="mg-group"><th colspan="5" scope="colgroup">'
+                            f"{html.escape(current or MISSING)}</th></tr>")
+            outcome = html.escape(vals["outcome"] or MISSING)
+            if vals["timepoint"]:
+                outcome += f' <span class="mg-muted">({html.escape(vals["timepoint"])})</span>'
+            studies = format_int(_number(vals["studies"])) if vals["studies"] else MISSING
+            people = format_int(_number(vals["participants"])) if vals["participants"] else MISSING
+            word = vals["certainty"]
+            symbols = vals["certainty_symbols"] or GRADE_SYMBOLS.get(word.lower(), "")
+            certainty = (f'<span class="mg-grade" aria-hidden="true">{html.escape(symbols)}</span> '
+                         if symbols else "") + html.escape(word[:1].upper() + word[1:] if word else MISSING)
+            cells = [outcome, html.escape(vals["effect_text"] or MISSING), f"{studies} ({people})", certainty,
+                     _inline_markdown(vals["statement"]) if vals["statement"] else MISSING]
+            any_missing = any_missing or any(MISSING in c for c in cells)
+            classes = ("", "", ' class="mg-nowrap"', ' class="mg-nowrap"', "")
+            rows.append("<tr>" + "".join(f"<td{k}>{c}</td>" for k, c in zip(classes, cells)) + "</tr>")
+        source = pages.get(path.parent.name)
+        origin = (f'From {_a(source.html, source.title)}; ' if source else "") + \
+            f'{_a(path.relative_to(out).as_posix(), "key_findings.csv")} (CSV).'
+        foot = (html.escape(MISSING_NOTE) + ". " if any_missing else "") + \
+            "Certainty of the evidence (GRADE): ⊕⊕⊕⊕ high, ⊕⊕⊕◯ moderate, ⊕⊕◯◯ low, ⊕◯◯◯ very low. " + origin
+        parts.append('<div class="mg-scroll"><table class="mg-findings"><thead><tr>'
+                     '<th scope="col">Outcome (time point)</th><th scope="col">Effect (95% CI)</th>'
+                     '<th scope="col">Studies (participants)</th><th scope="col">Certainty</th>'
+                     '<th scope="col">What it means</th></tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table></div><p class="mg-table-foot">{foot}</p>')
+    notes = sorted(out.glob("tables/*/key_findings_note.md"))
+    for path in notes:
+        parts.append(f'<div class="mg-findings-note">{_markdown(path.read_text(encoding="utf-8"))}</div>')
+    if not csvs and not notes:
+        parts.append("<p>No notebook of this report wrote key findings "
+                     "(<code>tables/&lt;notebook&gt;/key_findings.csv</code>).</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _markdown(text: str) -> str:
+    """Markdown to HTML as the notebook cells are rendered (nbconvert's mistune renderer)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return str(markdown2html_mistune(text))
 
 
 def _index_html(result: ReportResult) -> str:
     rows = []
     for nb in result.notebooks:
         figs = _a(f"gallery.html#{nb.name}", str(len(nb.figures))) if nb.figures else "0"
-        tables = "<br>".join(_a(t, Path(t).name) for t in nb.tables)
+        tables = "<br>".join(_a(t, Path(t).name) for t in nb.tables) or MISSING
         rows.append(f"<tr><td>{_a(nb.html, nb.title)}<br><span class=\"mg-muted\">{html.escape(nb.name)} · "
                     f"{_a('notebooks/' + nb.name + '.ipynb', 'executed .ipynb')}</span></td>"
-                    f"<td>{_inline_markdown(nb.summary)}</td><td>{figs}</td><td>{tables}</td>"
-                    f"<td>{nb.seconds:.1f}</td></tr>")
-    table = ('<table class="mg"><thead><tr><th>Notebook</th><th>What it shows</th><th>Figures</th>'
-             f'<th>Tables (CSV)</th><th>Run time (s)</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+                    f"<td>{_inline_markdown(nb.summary)}</td><td class=\"mg-num\">{figs}</td>"
+                    f"<td class=\"mg-nowrap\">{tables}</td><td class=\"mg-num\">{nb.seconds:.1f}</td></tr>")
+    table = ('<div class="mg-scroll"><table class="mg"><thead><tr><th>Page</th><th>What it shows</th>'
+             '<th>Figures</th><th>Tables (CSV)</th><th>Run time (s)</th></tr></thead>'
+             f'<tbody>{"".join(rows)}</tbody></table></div>')
     sums = {k: v for k, v in result.checksums.items() if k != "combined"}
     body = [
         "<h1>Magnesium for migraine: the mgmeta report</h1>",
+        _key_findings_html(result.output_dir, result.notebooks),
+        '<section id="pages"><h2>The pages of this report</h2>',
         "<p>Every page below is a notebook of <code>notebooks/</code>, executed from scratch by "
         "<code>make report</code> (<code>mgmeta report</code>); every number comes from <code>data/</code> "
-        "through mgmeta. The figures are collected in the " + _a("gallery.html", "gallery") + ", the trial "
-        "data with their sources in the " + _a("data.html", "data table") + ".</p>",
-        f"<p><b>Built</b> {html.escape(result.build_date)} in {result.seconds:.1f} s. "
-        f"<b>Data checksum</b> (SHA-256 over the data files) "
-        f"<code>{html.escape(result.checksums.get('combined', ''))}</code>.</p>",
-        "<h2>Notebooks</h2>", table,
-        "<h2>Data files</h2>", _kv_table(sums, ("file (data/)", "SHA-256")),
-        "<h2>Software</h2>", _kv_table(result.versions, ("package", "version")),
+        "through mgmeta. The figures are collected in the " + _a("gallery.html", "gallery") + ", the trials "
+        "with their sources in the " + _a("data.html", "data table") + ".</p>", table, "</section>",
+        '<section id="provenance"><h2>How this report was built</h2>',
+        f"<p>Built {html.escape(result.build_date)} in {result.seconds:.1f} s. Data checksum (SHA-256 over "
+        f"the data files): <code class=\"mg-url\">{html.escape(result.checksums.get('combined', ''))}</code>.</p>",
+        "<h3>Data files</h3>", _kv_table(sums, ("File (data/)", "SHA-256")),
+        "<h3>Software</h3>", _kv_table(result.versions, ("Package", "Version")), "</section>",
     ]
     return _page("mgmeta report", "\n".join(body))
 
 
+# ---- the gallery: the report's figures only ---------------------------------------------------
+
+def _figure_text(out: Path, figure: str, nb: NotebookRun) -> tuple[str, str | None]:
+    """(alt text, caption) of a figure: from the ``<name>.json`` that show_figure writes, else from its name."""
+    side = (out / figure).with_suffix(".json")
+    if side.is_file():
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+            if str(meta.get("alt") or "").strip():
+                return str(meta["alt"]).strip(), meta.get("caption")
+        except (ValueError, AttributeError):
+            pass
+    words = Path(figure).stem.replace("_", " ").replace("-", " ")
+    return f"Figure '{words}' from the page {nb.title}", None
+
+
 def _gallery_html(result: ReportResult) -> str:
     parts = ["<h1>Figures</h1>",
-             "<p>Every figure of the report, grouped by the notebook that wrote it "
-             "(<code>figures/&lt;notebook&gt;/&lt;name&gt;.png</code>).</p>"]
+             "<p>Every figure of the report, grouped by the page that drew it. Each opens at full size; the "
+             "SVG is the vector version for publication.</p>"]
+    if not result.figures:
+        parts.append("<p>No page of this report drew a figure.</p>")
     for nb in result.notebooks:
         if not nb.figures:
             continue
-        parts.append(f"<h2 id=\"{html.escape(nb.name)}\">{_a(nb.html, nb.title)} "
-                     f"<span class=\"mg-muted\">({html.escape(nb.name)})</span></h2>")
-        figs = "".join(
-            f'<figure><a href="{html.escape(f)}"><img src="{html.escape(f)}" alt="{html.escape(Path(f).stem)}" '
-            f'loading="lazy"></a><figcaption><code>{html.escape(Path(f).stem)}</code>, produced by notebook '
-            f"{_a(nb.html, nb.name)}</figcaption></figure>" for f in nb.figures)
-        parts.append(f'<div class="mg-gallery">{figs}</div>')
-    if result.test_gallery:
-        parts.append("<h2 id=\"plot-tests\">Plot test gallery</h2><p class=\"mg-muted\">Not part of the "
-                     "analysis: PNGs written by the plot tests (<code>tests/test_plots*.py</code>, folder "
-                     "<code>build/gallery/</code>) on test data, shown so that a reviewer can see every plot "
-                     "type.</p>")
-        figs = "".join(
-            f'<figure><a href="{html.escape(f)}"><img src="{html.escape(f)}" alt="{html.escape(Path(f).stem)}" '
-            f'loading="lazy"></a><figcaption><code>{html.escape(Path(f).name)}</code>, from the plot tests'
-            f"</figcaption></figure>" for f in result.test_gallery)
-        parts.append(f'<div class="mg-gallery">{figs}</div>')
+        parts.append(f"<h2 id=\"{html.escape(nb.name)}\">{_a(nb.html, nb.title)}</h2>")
+        figs = []
+        for f in nb.figures:
+            alt, caption = _figure_text(result.output_dir, f, nb)
+            svg = Path(f).with_suffix(".svg").as_posix()
+            links = [_a(f, "PNG")] + ([_a(svg, "SVG")] if (result.output_dir / svg).is_file() and svg != f else [])
+            text = _inline_markdown(caption) if caption else html.escape(alt)
+            figs.append(f'<figure><a href="{html.escape(f)}"><img src="{html.escape(f)}" alt="{html.escape(alt)}" '
+                        f'loading="lazy"></a><figcaption>{text}<br><span class="mg-muted">'
+                        f'{" · ".join(links)} · drawn by {_a(nb.html, nb.name)}</span></figcaption></figure>')
+        parts.append(f'<div class="mg-gallery">{"".join(figs)}</div>')
     return _page("mgmeta report: figures", "\n".join(parts))
 
 
-_DATA_COLUMNS = ("study", "route", "design", "population_group", "mg_salt", "mg_dose", "comparator_type",
-                 "n_randomized", "include_default", "rob_overall")
+# ---- the data page ----------------------------------------------------------------------------
+
+#: Hosts whose copies of a paper are mirrors, not the publisher: document aggregators and indexes that
+#: re-host abstracts or PDFs. A source URL on one of them (or on a raw IP address) is labelled "copy"
+#: and shown after the citation, DOI and PMID of the original.
+MIRROR_HOSTS = ("scribd.com", "researchgate.net", "academia.edu", "semanticscholar.org", "docplayer.net",
+                "docplayer.com", "doczz.net", "studylib.net", "pdfcoffee.com", "dokumen.pub", "dokumen.tips",
+                "documents.pub", "vdocuments.net", "vdocuments.mx", "coursehero.com", "issuu.com", "yumpu.com",
+                "scite.ai", "metajournal.com", "referencecitationanalysis.com", "wilddata.cn", "mendeley.com",
+                "bibliomed.org", "europepmc.org/abstract/AGR")
+_IP_HOST = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$", re.I)
+#: Columns of the trial table on the data page: (column, header, width in % of the table).
+_DATA_COLUMNS = (("study", "Study", 14), ("mg_dose", "Magnesium", 15), ("comparator_type", "Control", 10),
+                 ("n_randomized", "Randomized", 12), ("include_default", "Included", 9),
+                 ("rob_overall", "Risk of bias", 10))
+
+
+def _host(url: str) -> str:
+    import urllib.parse
+
+    return (urllib.parse.urlsplit(url).hostname or "").lower()
+
+
+def is_mirror(url: str) -> bool:
+    """Whether a source URL is a copy rather than the original: a raw IP address or a host of
+    :data:`MIRROR_HOSTS`.
+
+    >>> is_mirror("http://47.251.13.51:8081/15689195"), is_mirror("https://www.scribd.com/doc/1")
+    (True, True)
+    >>> is_mirror("https://pubmed.ncbi.nlm.nih.gov/25278139/")
+    False
+    """
+    host = _host(url)
+    if not host:
+        return False
+    if _IP_HOST.match(host) or re.fullmatch(r"[0-9.]+", host):
+        return True
+    full = url.lower()
+    for m in MIRROR_HOSTS:
+        dom, _, path = m.partition("/")
+        if host == dom or host.endswith("." + dom):
+            if not path or f"{dom}/{path}".lower() in full:
+                return True
+    return False
+
+
+def _source_link(url: str, label: str = "source") -> str:
+    if is_mirror(url):
+        return _a(url, "copy", "mg-url") + f' <span class="mg-muted">({html.escape(_host(url))})</span>'
+    return _a(url, label, "mg-url")
 
 
 def _links(row: Mapping[str, Any]) -> str:
@@ -675,13 +1725,28 @@ def _links(row: Mapping[str, Any]) -> str:
     pmid = _clean(row.get("pmid"))
     url = _clean(row.get("source_url"))
     if doi:
-        out.append(_a(f"https://doi.org/{doi}", f"doi:{doi}"))
+        out.append(_a(f"https://doi.org/{doi}", f"doi:{doi}", "mg-url"))
     if pmid:
         pm = pmid[:-2] if pmid.endswith(".0") else pmid
         out.append(_a(f"https://pubmed.ncbi.nlm.nih.gov/{pm}/", f"PMID {pm}"))
     if url:
-        out.append(_a(url, "source"))
+        out.append(_source_link(url))
     return " · ".join(out)
+
+
+def _provenance(text: str) -> str:
+    """``field=URL|locator; ...`` as "field: link (locator)" lines."""
+    items = []
+    for entry in (e.strip() for e in text.split(";")):
+        if not entry:
+            continue
+        field_name, _, rest = entry.partition("=")
+        url, _, locator = rest.partition("|")
+        url = url.strip()
+        link = _source_link(url, _host(url) or url) if url.startswith(("http://", "https://")) else html.escape(url)
+        loc = f' <span class="mg-muted">({html.escape(locator.strip())})</span>' if locator.strip() else ""
+        items.append(f"{html.escape(field_name.strip().replace('_', ' '))}: {link}{loc}")
+    return "<br>".join(items)
 
 
 def _clean(value: Any) -> str:
@@ -697,22 +1762,54 @@ def _clean(value: Any) -> str:
 
 
 def _data_html(trials: Any, checksums: Mapping[str, str]) -> str:
-    cols = [c for c in _DATA_COLUMNS if c in trials.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "<th>source (locator)</th><th>citation</th>"
+    cols = [(c, h, w) for c, h, w in _DATA_COLUMNS if c in trials.columns]
+    width = 100 - sum(w for _, _, w in cols)
+    colgroup = "".join(f'<col style="width:{w}%">' for _, _, w in cols) + f'<col style="width:{width}%">'
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for _, h, _ in cols) + '<th scope="col">Source</th>'
     rows = []
+    any_missing = False
     for _, row in trials.iterrows():
-        cells = "".join(f"<td>{html.escape(_clean(row.get(c)))}</td>" for c in cols)
+        cells = []
+        for c, _, _ in cols:
+            value = row.get(c)
+            cls = ""
+            if c == "include_default" and not _is_missing(value):
+                text = "Yes" if str(value).lower() in ("true", "1") else "No"
+            elif c == "n_randomized":
+                text = format_int(value)
+                cls = ' class="mg-num"'
+            else:
+                text = html.escape(_clean(value).replace("_", " ")) or MISSING
+            if c == "study":
+                extra = " · ".join(html.escape(_clean(row.get(k)).replace("_", " ").replace("iv", "IV"))
+                                   for k in ("route", "design") if _clean(row.get(k)))
+                text = f"<strong>{text}</strong>" + (f'<br><span class="mg-muted">{extra}</span>' if extra else "")
+            any_missing = any_missing or text == MISSING
+            cells.append(f"<td{cls}>{text}</td>")
+        citation = html.escape(_clean(row.get("citation")))
         locator = _clean(row.get("locator"))
-        src = _links(row) + (f"<br><span class=\"mg-muted\">{html.escape(locator)}</span>" if locator else "")
-        rows.append(f"<tr>{cells}<td>{src}</td><td class=\"mg-muted\">{html.escape(_clean(row.get('citation')))}"
-                    f"</td></tr>")
+        src = [f"<div>{citation}</div>" if citation else "", f"<div>{_links(row)}</div>"]
+        if locator:
+            src.append(f'<div class="mg-muted">Read: {html.escape(locator)}</div>')
+        prov = _clean(row.get("provenance"))
+        if prov:
+            src.append(f'<div class="mg-muted">Other sources: {_provenance(prov)}</div>')
+        rows.append(f'<tr>{"".join(cells)}<td class="mg-source">{"".join(src)}</td></tr>')
+    foot = html.escape(MISSING_NOTE) + ". " if any_missing else ""
     body = ["<h1>Trial data</h1>",
             f"<p>{len(trials)} trials, from <code>data/trials.csv</code> (SHA-256 "
-            f"<code>{html.escape(checksums.get('trials.csv', ''))}</code>). Each row links to the source its "
-            "numbers were read from; the locator says where in it. The arm-level outcomes and their provenance "
-            "are tabulated in the data-overview notebook.</p>",
-            f'<table class="mg"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>']
-    return _page("mgmeta report: data", "\n".join(body))
+            f"<code class=\"mg-url\">{html.escape(checksums.get('trials.csv', ''))}</code>). Each row gives the "
+            "citation of the original report, its DOI and PubMed record, and the page the numbers were read "
+            "from; a link marked <em>copy</em> is a mirror of the original (a document aggregator or a bare "
+            "server address), not the publisher. The arm-level outcomes and their provenance are tabulated in "
+            "the data-overview page.</p>",
+            f'<table class="mg mg-trials"><colgroup>{colgroup}</colgroup><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>",
+            f'<p class="mg-table-foot">{foot}</p>' if foot else ""]
+    css = ("table.mg-trials { width: 100%; table-layout: fixed; }"
+           "table.mg-trials td { overflow-wrap: anywhere; } table.mg-trials th { overflow-wrap: normal; }"
+           "table.mg-trials td { font-size: .95em; }")
+    return _page("mgmeta report: data", "\n".join(body), head=css)
 
 
 def _load_trials(data_dir: Path) -> Any:
@@ -743,16 +1840,19 @@ def _run_one(source: Path, out: Path, timeout: int, kernel_name: str,
         raise
     seconds = time.perf_counter() - t0
     title, summary = _title_and_summary(nb, name)
-    page = _render_notebook(nb, title)
+    page = _render_notebook(nb, title, name=name, base=source.parent, out=out)
     return nb, seconds, title, summary, page
 
 
 def _files(out: Path, kind: str, name: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Files of ``out/kind/name`` with these suffixes; an SVG beside a PNG of the same name is the PNG's
+    vector twin, not another figure."""
     folder = out / kind / name
     if not folder.is_dir():
         return ()
-    return tuple(p.relative_to(out).as_posix() for p in sorted(folder.iterdir())
-                 if p.is_file() and p.suffix.lower() in suffixes)
+    found = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in suffixes]
+    stems = {p.stem for p in found if p.suffix.lower() != ".svg"}
+    return tuple(p.relative_to(out).as_posix() for p in found if p.suffix.lower() != ".svg" or p.stem not in stems)
 
 
 def build_report(notebooks_dir: str | os.PathLike[str] | None = None,
@@ -776,9 +1876,9 @@ def build_report(notebooks_dir: str | os.PathLike[str] | None = None,
         Data folder whose files are checksummed and whose trial table is
         rendered (default ``<project>/data``).
     gallery_dir : path, optional
-        Folder of PNGs written by the plot tests (default
-        ``<project>/build/gallery``); copied into a labelled section of the
-        gallery when it exists.
+        Ignored, kept for callers of earlier versions: the plot tests' PNGs
+        (``build/gallery/``, ``make gallery``) are a developer artefact and no
+        longer part of the report.
     timeout : int
         Per-cell timeout in seconds.
     jobs : int
@@ -806,12 +1906,11 @@ def build_report(notebooks_dir: str | os.PathLike[str] | None = None,
     t_start = time.perf_counter()
     say = log or (lambda _msg: None)
     root: Path | None = None
-    if notebooks_dir is None or output_dir is None or data_dir is None or gallery_dir is None:
+    if notebooks_dir is None or output_dir is None or data_dir is None:
         root = find_project_root()
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else root / "notebooks"  # type: ignore[operator]
     out = Path(output_dir) if output_dir is not None else root / "report"  # type: ignore[operator]
     dat = Path(data_dir) if data_dir is not None else root / "data"  # type: ignore[operator]
-    gal = Path(gallery_dir) if gallery_dir is not None else root / "build" / "gallery"  # type: ignore[operator]
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ReportError(f"jobs must be a positive integer, got {jobs!r}")
     sources = find_notebooks(nb_dir)
@@ -872,35 +1971,20 @@ def build_report(notebooks_dir: str | os.PathLike[str] | None = None,
         if stray:
             raise ReportError(f"{kind} folder(s) {stray} were not written by any notebook of the report")
 
-    test_gallery: tuple[str, ...] = ()
-    if gal.is_dir():
-        dest = out / "test-gallery"
-        copied = []
-        for p in sorted(gal.rglob("*")):
-            if p.is_file() and p.suffix.lower() in _FIGURE_SUFFIXES:
-                target = dest / p.relative_to(gal)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(p, target)
-                copied.append(target.relative_to(out).as_posix())
-        test_gallery = tuple(copied)
-
     result = ReportResult(output_dir=out, notebooks=tuple(runs), build_date=_build_date(), seconds=0.0,
-                          checksums=checksums, versions=package_versions(root or nb_dir.parent),
-                          test_gallery=test_gallery)
+                          checksums=checksums, versions=package_versions(root or nb_dir.parent))
     (out / "data.html").write_text(_data_html(trials, checksums), encoding="utf-8")
     (out / "gallery.html").write_text(_gallery_html(result), encoding="utf-8")
     seconds = time.perf_counter() - t_start
     result = ReportResult(output_dir=out, notebooks=result.notebooks, build_date=result.build_date,
-                          seconds=seconds, checksums=checksums, versions=result.versions,
-                          test_gallery=test_gallery)
+                          seconds=seconds, checksums=checksums, versions=result.versions)
     (out / "index.html").write_text(_index_html(result), encoding="utf-8")
     manifest = {
         "build_date": result.build_date, "seconds": round(seconds, 2), "timeout": timeout,
         "notebooks": [{"name": r.name, "title": r.title, "summary": r.summary, "html": r.html,
                        "source": f"notebooks/{r.source.name}", "seconds": round(r.seconds, 2),
                        "figures": list(r.figures), "tables": list(r.tables)} for r in runs],
-        "test_gallery": list(test_gallery), "checksums": checksums, "versions": result.versions,
-        "parameters": params,
+        "checksums": checksums, "versions": result.versions, "parameters": params,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     say(f"report written to {out / 'index.html'} in {seconds:.1f} s")
@@ -930,8 +2014,6 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
                         "(default: notebooks/ of the project)")
     parser.add_argument("--output", "-o", metavar="DIR", help="report folder, emptied first (default: report/)")
     parser.add_argument("--data", metavar="DIR", help="data folder (default: data/ of the project)")
-    parser.add_argument("--gallery", metavar="DIR", help="plot-test PNGs to add to the gallery "
-                        "(default: build/gallery/ when present)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"per-cell timeout (default {DEFAULT_TIMEOUT})")
     parser.add_argument("--jobs", "-j", type=int, default=_default_jobs(), metavar="N",
@@ -953,7 +2035,7 @@ def report_command(args: argparse.Namespace) -> int:
     """Run ``mgmeta report``; returns the exit code (0 built, 1 a notebook failed, 2 bad input)."""
     log = None if args.quiet else (lambda msg: print(msg, flush=True))
     try:
-        build_report(args.notebooks, args.output, data_dir=args.data, gallery_dir=args.gallery,
+        build_report(args.notebooks, args.output, data_dir=args.data,
                      timeout=args.timeout, jobs=args.jobs, only=args.only, parameters=dict(args.param),
                      log=log)
     except ReportError as exc:

@@ -489,10 +489,12 @@ class OutcomePool:
         kwargs.setdefault("title", self.title)
         kwargs.setdefault("favours", _favours(self.outcome, self.comparison))
         kwargs.setdefault("arm_labels", ("Magnesium", _control_header(self.comparison)))
-        if any(self.markers) and _forest_takes_markers():
+        if any(self.markers):
             kwargs.setdefault("markers", self.markers)
             kwargs.setdefault("footnotes", dict(self.footnotes or {}))
         sub = self.population_subgroups()
+        if sub is not None:
+            kwargs.setdefault("data", self.effects)  # the subgroup fits keep no arm data of their own
         return forest(sub if sub is not None else self.result, **kwargs)
 
     def __str__(self) -> str:
@@ -515,14 +517,6 @@ class OutcomePool:
         return "".join(parts)
 
 
-def _forest_takes_markers() -> bool:  # TEMPORARY until the forest plot's footnote markers land
-    import inspect
-
-    from mgmeta.plots import forest
-
-    return "markers" in inspect.signature(forest).parameters
-
-
 def _fmt(x: float | None) -> str:
     if x is None:
         return "—"
@@ -537,7 +531,8 @@ def _favours(outcome: str, comparison: Comparison | None) -> tuple[str, str]:
 
 
 def _control_header(comparison: Comparison | None) -> str:
-    if comparison is None:
+    """The control arm's column header: the comparator when it is short, else "Control" (it is in the title)."""
+    if comparison is None or len(comparison.control) > 14:
         return "Control"
     text = comparison.control
     return text[:1].upper() + text[1:]
@@ -830,6 +825,8 @@ class AcrossComparators:
 
     def forest(self, **kwargs: Any) -> Any:
         """Subgroup forest plot: one subgroup per comparison and its test for subgroup differences."""
+        import pandas as pd
+
         from mgmeta.plots import forest
 
         if self.subgroups is None:
@@ -838,8 +835,9 @@ class AcrossComparators:
         kwargs.setdefault("subgroup_test", self.subgroups)
         kwargs.setdefault("arm_labels", ("Magnesium", "Control"))
         kwargs.setdefault("favours", _favours(self.pools[0].outcome, None))
+        kwargs.setdefault("data", pd.concat([p.effects for p in self.pools], ignore_index=True))
         markers = [m for p in self.pools for m in p.markers]
-        if any(markers) and _forest_takes_markers():
+        if any(markers):
             kwargs.setdefault("markers", markers)
             kwargs.setdefault("footnotes", dict(self.pools[0].footnotes or {}))
         # one subgroup per comparison and no overall diamond: comparators are never pooled together
