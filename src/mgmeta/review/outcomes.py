@@ -948,7 +948,13 @@ def pool_across_comparators(outcome: str | Sequence[str], timepoint: str | Seque
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             sub = subgroup_analysis(effects, groups=groups, method=method, test=test)
-        notes += [str(w.message) for w in caught]
+        singles = [p.comparison_label for p in final if p.k == 1]
+        if singles:
+            notes.append(f"{len(singles)} of the {len(final)} comparators have a single trial: their subgroup "
+                         "estimate is that trial's own, and the test for subgroup differences compares single "
+                         "trials.")
+        notes += [str(w.message) for w in caught if "single study" not in str(w.message)
+                  and "common-tau" not in str(w.message)]
     return AcrossComparators(tuple(final), sub, title, tuple(dict.fromkeys(notes)))
 
 
