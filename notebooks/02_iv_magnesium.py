@@ -41,7 +41,7 @@ from IPython.display import Markdown, display
 
 from mgmeta import report
 from mgmeta.review.comparisons import comparisons
-from mgmeta.review.outcomes import REVIEW_OUTCOMES, pool_across_comparators, pool_table, review_pools
+from mgmeta.review.outcomes import missing_in_words, pool_across_comparators, pool_table, review_pools
 from mgmeta.review.sof import summary_of_findings
 
 comps = comparisons(ROUTE)
@@ -84,7 +84,7 @@ for comp in comps:
         report.show_figure(fig, f"forest-{pool.name}", FIGURE_DIR,
                            alt=f"{pool.title}. Forest plot of {pool.k} trial(s): {pool.sentence()}")
     for pool in lacking:
-        gaps = "; ".join(f"{r.study} ({r.missing})" for r in pool.incomplete.itertuples())
+        gaps = "; ".join(f"{r.study} ({missing_in_words(r.missing)})" for r in pool.incomplete.itertuples())
         display(Markdown(f"{pool.outcome_label}: reported without usable numbers by {gaps}."))
 
 # %% [markdown]

@@ -51,7 +51,7 @@ report.show_table(table, "reproduction", TABLE_DIR,
                            "recomputed_estimate": "Recomputed", "recomputed_k": "Trials (recomputed)",
                            "status": "Status", "reason": "Why"},
                   caption="Published pooled results of magnesium for migraine, and their reproduction status",
-                  kinds={"published_k": "int", "recomputed_k": "int", "result_id": "text"})
+                  kinds={"published_k": "int", "recomputed_k": "int", "result_id": "text"}, collapse=False)
 
 # %%
 fig = published_estimates(table)

@@ -69,7 +69,7 @@ report.show_table(table, "reproduction", TABLE_DIR,
                            "recomputed_ci_lower": "Recomputed CI lower", "recomputed_ci_upper": "Recomputed CI upper",
                            "recomputed_k": "Trials used", "status": "Status", "reason": "Why"},
                   caption="Published results on magnesium in myocardial infarction, recomputed",
-                  kinds={"recomputed_k": "int"})
+                  kinds={"recomputed_k": "int"}, collapse=False)
 
 # %% [markdown]
 # Every trial of both extractions, its numbers, and where they come from (`primary`: how many of the
@@ -109,7 +109,7 @@ display(Markdown(
     f"({egger_trials['study'].iloc[key['k_sig'] - 1]}), after {key['patients_sig']:,} patients: OR "
     f"{sig['odds_ratio']:.2f} ({sig['or_lower']:.2f} to {sig['or_upper']:.2f}). Just before ISIS-4, "
     f"{pre['k']} trials and {pre['patients']:,} patients gave OR {pre['or']:.2f} ({pre['lower']:.2f} to "
-    f"{pre['upper']:.2f}, p = {pre['p']:.0e}). ISIS-4 alone, with {isis['patients']:,} patients, gave OR "
+    f"{pre['upper']:.2f}, {report.p_text(pre['p'])}). ISIS-4 alone, with {isis['patients']:,} patients, gave OR "
     f"{isis['or']:.2f} ({isis['lower']:.2f} to {isis['upper']:.2f}); with it, the pooled OR is "
     f"{every['or']:.2f} ({every['lower']:.2f} to {every['upper']:.2f})."))
 
@@ -131,7 +131,7 @@ if li_fit.k >= MIN_K:
                        alt="Li 2007 trials: funnel plot with Egger's line. The small trials lie on the side of "
                            "benefit with no small trial on the side of harm, an asymmetric funnel.")
     display(Markdown(f"Egger's test (k = {egger.k}): t = {egger.statistic:.2f} on {egger.df} df, "
-                     f"p = {egger.pvalue:.1g}. The small trials sit on the side of benefit, where no large "
+                     f"{report.p_text(egger.pvalue)}. The small trials sit on the side of benefit, where no large "
                      "trial is."))
 
 # %% [markdown]
@@ -188,7 +188,7 @@ report.what_this_means(
     f"{fixed['or']:.2f} and the random-effects OR {random_['or']:.2f}: the {len(small_sizes)} trials under "
     f"{SMALL_TRIAL:,} patients carry {shares['small_share'].iloc[0]:.0f}% of the weight under fixed effects "
     f"and {shares['small_share'].iloc[1]:.0f}% under random effects.\n"
-    f"- **The funnel showed it.** Egger's test on the {egger.k} trials: p = {egger.pvalue:.1g}.\n"
+    f"- **The funnel showed it.** Egger's test on the {egger.k} trials: {report.p_text(egger.pvalue)}.\n"
     f"- **For migraine.** The randomized magnesium-for-migraine trials have {int(sizes.min())} to "
     f"{int(sizes.max())} patients each (median {int(sizes.median())}); the small myocardial-infarction "
     f"trials that pointed the wrong way had {int(small_sizes.min())} to {int(small_sizes.max())} (median "

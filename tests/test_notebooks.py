@@ -104,7 +104,7 @@ def real_report(request):
     if cached is None:
         from mgmeta.report import build_report
         out = request.getfixturevalue("tmp_path_factory").mktemp("real-report") / "report"
-        cached = build_report(NOTEBOOKS, out, data_dir=ROOT / "data", gallery_dir=ROOT / "build" / "gallery",
+        cached = build_report(NOTEBOOKS, out, data_dir=ROOT / "data",
                               timeout=300, jobs=2)
         config._mgmeta_real_report = cached
     return cached

@@ -395,6 +395,16 @@ def format_p(p: Any) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
+def p_text(p: Any) -> str:
+    """A p-value in a sentence: ``p = 0.074``, ``p < 0.001``.
+
+    >>> p_text(0.07413), p_text(0.00004)
+    ('p = 0.074', 'p < 0.001')
+    """
+    text = format_p(p)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def format_int(x: Any) -> str:
     """A count: ``157`` (never ``157.0``); ``—`` when missing.
 
@@ -1858,7 +1868,6 @@ def _files(out: Path, kind: str, name: str, suffixes: tuple[str, ...]) -> tuple[
 def build_report(notebooks_dir: str | os.PathLike[str] | None = None,
                  output_dir: str | os.PathLike[str] | None = None, *,
                  data_dir: str | os.PathLike[str] | None = None,
-                 gallery_dir: str | os.PathLike[str] | None = None,
                  timeout: int = DEFAULT_TIMEOUT, jobs: int = 1, only: Sequence[str] | None = None,
                  parameters: Mapping[str, Any] | None = None, kernel_name: str = "python3",
                  log: Any = None) -> ReportResult:
@@ -1875,10 +1884,6 @@ def build_report(notebooks_dir: str | os.PathLike[str] | None = None,
     data_dir : path, optional
         Data folder whose files are checksummed and whose trial table is
         rendered (default ``<project>/data``).
-    gallery_dir : path, optional
-        Ignored, kept for callers of earlier versions: the plot tests' PNGs
-        (``build/gallery/``, ``make gallery``) are a developer artefact and no
-        longer part of the report.
     timeout : int
         Per-cell timeout in seconds.
     jobs : int

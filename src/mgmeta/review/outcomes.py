@@ -502,7 +502,8 @@ class OutcomePool:
         extra = "".join(f"note: {n}\n" for n in self.notes)
         extra += "".join(f"{m}: {t}\n" for m, t in (self.footnotes or {}).items())
         if len(self.incomplete):
-            extra += "".join(f"not usable: {r.study} ({r.missing})\n" for r in self.incomplete.itertuples())
+            extra += "".join(f"not usable: {r.study} ({missing_in_words(r.missing)})\n"
+                             for r in self.incomplete.itertuples())
         return f"{self.title}\n\n{body}{extra}"
 
     def _repr_html_(self) -> str:
@@ -511,10 +512,34 @@ class OutcomePool:
             parts.append("<ul>" + "".join(f"<li><sup>{html.escape(m)}</sup> {html.escape(t)}</li>"
                                           for m, t in self.footnotes.items()) + "</ul>")
         if len(self.incomplete):
-            items = "; ".join(f"{html.escape(str(r.study))} ({html.escape(str(r.missing))})"
+            items = "; ".join(f"{html.escape(str(r.study))} ({html.escape(missing_in_words(r.missing))})"
                               for r in self.incomplete.itertuples())
             parts.append(f"<p>Reported without usable numbers: {items}.</p>")
         return "".join(parts)
+
+
+_MISSING_WORDS = {"events": "event counts", "n": "arm sizes", "mean": "means", "sd": "SDs",
+                  "quartiles or range": "quartiles or ranges"}
+
+
+def missing_in_words(missing: str) -> str:
+    """What a trial lacks, in words: ``"mg: events; placebo: events"`` -> ``"no event counts per arm"``.
+
+    >>> missing_in_words("mg: events; placebo: events")
+    'no event counts per arm'
+    >>> missing_in_words("mg: sd; placebo: mean")
+    'no SDs, means per arm'
+    """
+    what = []
+    other = []
+    for item in str(missing).split("; "):
+        arm, sep, thing = item.partition(": ")
+        if sep and thing in _MISSING_WORDS:
+            what.append(_MISSING_WORDS[thing])
+        elif item:
+            other.append(item)
+    parts = [f"no {', '.join(dict.fromkeys(what))} per arm"] if what else []
+    return "; ".join(parts + other)
 
 
 def _fmt(x: float | None) -> str:
@@ -948,7 +973,13 @@ def pool_across_comparators(outcome: str | Sequence[str], timepoint: str | Seque
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             sub = subgroup_analysis(effects, groups=groups, method=method, test=test)
-        notes += [str(w.message) for w in caught]
+        singles = [p.comparison_label for p in final if p.k == 1]
+        if singles:
+            notes.append(f"{len(singles)} of the {len(final)} comparators have a single trial: their subgroup "
+                         "estimate is that trial's own, and the test for subgroup differences compares single "
+                         "trials.")
+        notes += [str(w.message) for w in caught if "single study" not in str(w.message)
+                  and "common-tau" not in str(w.message)]
     return AcrossComparators(tuple(final), sub, title, tuple(dict.fromkeys(notes)))
 
 

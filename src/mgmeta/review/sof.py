@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mgmeta.errors import DataError
-from mgmeta.review.outcomes import _BINARY, _RATIO, OutcomePool, outcome_info
+from mgmeta.review.outcomes import _BINARY, _RATIO, OutcomePool, missing_in_words, outcome_info
 
 __all__ = ["corresponding_risk", "grade_evidence", "summary_of_findings", "sof_layout", "key_findings",
            "save_key_findings", "SOF_COLUMNS", "LAYOUT_COLUMNS"]
@@ -198,7 +198,7 @@ def summary_of_findings(pools: Sequence[OutcomePool], *, baseline: str = "median
                    measure=pool.measure, participants=pool.participants, studies=pool.k, comments="",
                    statement="", certainty_reasons="", nnt_kind="")
         if pool.result is None:
-            missing = "; ".join(f"{r.study}: {r.missing}" for r in pool.incomplete.itertuples())
+            missing = "; ".join(f"{r.study}: {missing_in_words(r.missing)}" for r in pool.incomplete.itertuples())
             row.update(comments=f"No usable data ({missing})" if missing else "No trial reports it",
                        studies=0)
             rows.append(row)
