@@ -35,12 +35,10 @@ SMALL_TRIAL = 1000
 MIN_K = 10
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
 import mgmeta
 from mgmeta import plots, report
-from mgmeta.analyses.bias import egger_test
 from mgmeta.review import data as mgdata
 from mgmeta.review.mi import (cumulative_peto, effects, key_numbers, reproduction_table, source_table,
                               trial_data)

@@ -696,10 +696,6 @@ def pool_outcome(outcome: str | Sequence[str], timepoint: str | Sequence[str], *
     >>> pool.participants   # Karimi 2019, a crossover trial: 63 people, not 126
     63
     """
-    import warnings
-
-    from mgmeta import meta_analysis
-
     comp, classes, route = _parse_comparison(comparison, route, path)
     tps = (timepoint,) if isinstance(timepoint, str) else tuple(timepoint)
     ocs = (outcome,) if isinstance(outcome, str) else tuple(outcome)
