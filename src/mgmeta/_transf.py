@@ -15,7 +15,7 @@ import pandas as pd
 
 from mgmeta.errors import DataError
 
-__all__ = ["resolve_transf", "transform_frame", "RATIO"]
+__all__ = ["resolve_transf", "transform_frame", "RATIO", "fitted_frame", "display_of"]
 
 RATIO = ("OR", "RR", "PETO", "ROM", "HR", "IRR")
 
@@ -51,3 +51,49 @@ def transform_frame(frame: pd.DataFrame, columns: Sequence[str], fn: Callable[[n
     out = out.drop(columns=[c for c in drop if c in out.columns])
     out.attrs["transf"] = getattr(fn, "__name__", "transf")
     return out
+
+
+def fitted_frame(fit: Any) -> pd.DataFrame | None:
+    """The rows of a fit's effect-size frame (``fit.data``) that are in the fit, or None when unknown.
+
+    A fit keeps the whole frame it came from; rows flagged ``dropped`` and
+    rows without ``yi``/``vi`` are not in it. When that does not leave
+    ``fit.k`` rows (a study omitted for a missing weight), the study labels
+    decide; None when even they do not.
+    """
+    data = getattr(fit, "data", None)
+    if not isinstance(data, pd.DataFrame):
+        return None
+    keep = np.ones(len(data), dtype=bool)
+    if "dropped" in data.columns:
+        keep &= ~data["dropped"].to_numpy(dtype=bool)
+    for col in ("yi", "vi"):
+        if col in data.columns:
+            keep &= np.isfinite(pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float))
+    k = int(getattr(fit, "k", -1))
+    if int(keep.sum()) == k:
+        return data[keep]
+    col = data.attrs.get("labels", "study")
+    if col is not None and col in data.columns:
+        keep &= np.isin(data[col].astype(str).to_numpy(), [str(x) for x in getattr(fit, "labels", ())])
+        if int(keep.sum()) == k:
+            return data[keep]
+    return None
+
+
+def display_of(fit: Any) -> tuple[str, Callable[[np.ndarray], np.ndarray]] | None:
+    """The title and function of a fit's display scale, or None (the analysis scale is shown as is).
+
+    Ratio measures are exponentiated ("Exponentiated (OR)"); the single-group
+    measures get :func:`mgmeta.transforms.display_transform` ("Back-transformed
+    (proportion)"), PFT with the harmonic mean of the ``ni`` of the studies in
+    the fit (none when the fit does not carry them).
+    """
+    from mgmeta.transforms import display_name, display_transform
+    measure = getattr(fit, "measure", None)
+    if measure in RATIO:
+        return f"Exponentiated ({measure})", np.exp
+    fn = display_transform(measure, fitted_frame(fit) if measure == "PFT" else None)
+    if fn is None:
+        return None
+    return f"Back-transformed ({display_name(measure)})", fn

@@ -572,13 +572,21 @@ class MetaAnalysisResult:
         row += [fmt.format_pvalue(self.pvalue), fmt.format_number(self.ci_lower), fmt.format_number(self.ci_upper)]
         return head, [row]
 
-    def _display_rows(self) -> tuple[list[str], list[list[str]]]:
+    def _display_rows(self) -> tuple[str, list[str], list[list[str]]] | None:
+        """The display-scale table (title, header, rows): exponentiated ratios, back-transformed proportions,
+        correlations, rates and means; None for measures shown on their own scale."""
+        from mgmeta._transf import display_of
+        shown = display_of(self)
+        if shown is None:
+            return None
+        title, tr = shown
         head = ["pred", "ci.lb", "ci.ub"] + (["pi.lb", "pi.ub"] if self.pi_lower is not None else [])
-        tr = np.exp if self.is_ratio else (lambda x: x)
         vals = [self.estimate, self.ci_lower, self.ci_upper]
         if self.pi_lower is not None and self.pi_upper is not None:
             vals += [self.pi_lower, self.pi_upper]
-        return head, [[fmt.format_number(float(tr(x))) for x in vals]]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            back = np.asarray(tr(np.asarray(vals, dtype=float)), dtype=float)
+        return title, head, [[fmt.format_number(float(x)) for x in back]]
 
     def _het_lines(self) -> list[str]:
         lines = []
@@ -603,9 +611,10 @@ class MetaAnalysisResult:
                 "Model Results:", ""]
         head, rows = self._coef_rows()
         out.append(fmt.text_table(head, rows))
-        if self.is_ratio:
-            head, rows = self._display_rows()
-            out += ["", f"Exponentiated ({self.measure}):", fmt.text_table(head, rows)]
+        shown = self._display_rows()
+        if shown is not None:
+            title, head, rows = shown
+            out += ["", f"{title}:", fmt.text_table(head, rows)]
         elif self.pi_lower is not None:
             out += ["", f"Prediction interval: {fmt.format_number(self.pi_lower)} to "
                         f"{fmt.format_number(self.pi_upper)}"]
@@ -627,9 +636,10 @@ class MetaAnalysisResult:
                  "<p>" + "<br>".join(self._het_lines()) + "</p>",
                  f"<p>Q(df = {max(self.k - 1, 0)}) = {self.q:.4f}, p = {fmt.format_pvalue(self.q_pvalue)}</p>",
                  fmt.html_table(head, rows, caption="Model results (analysis scale)")]
-        if self.is_ratio:
-            head, rows = self._display_rows()
-            parts.append(fmt.html_table(head, rows, caption=f"Exponentiated ({self.measure})"))
+        shown = self._display_rows()
+        if shown is not None:
+            title, head, rows = shown
+            parts.append(fmt.html_table(head, rows, caption=title))
         return "".join(parts)
 
 

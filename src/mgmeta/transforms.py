@@ -24,7 +24,7 @@ from mgmeta.errors import DataError
 __all__ = [
     "transf_exp", "transf_ilogit", "transf_logit", "transf_ztor", "transf_rtoz", "transf_arcsin",
     "transf_iarcsin", "transf_pft", "transf_ipft", "transf_ipft_hm", "transf_isqrt", "transf_irft",
-    "transf_iirft", "transf_exp_int", "transf_ilogit_int", "transf_ztor_int", "display_transform",
+    "transf_iirft", "transf_exp_int", "transf_ilogit_int", "transf_ztor_int", "display_transform", "display_name",
 ]
 
 
@@ -189,9 +189,25 @@ def transf_ztor_int(xi: Any, tau2: float) -> np.ndarray:
 
 _DISPLAY = {
     "OR": transf_exp, "RR": transf_exp, "PETO": transf_exp, "ROM": transf_exp, "IRR": transf_exp,
-    "PLN": transf_exp, "IRLN": transf_exp, "MNLN": transf_exp, "PLO": transf_ilogit, "ZCOR": transf_ztor,
-    "PAS": transf_iarcsin, "IRS": transf_isqrt,
+    "PLN": transf_exp, "IRLN": transf_exp, "MNLN": transf_exp, "CVLN": transf_exp, "SDLN": transf_exp,
+    "PLO": transf_ilogit, "ZCOR": transf_ztor, "PAS": transf_iarcsin, "IRS": transf_isqrt,
 }
+_NAMES = {
+    "PLN": "proportion", "PLO": "proportion", "PAS": "proportion", "PFT": "proportion",
+    "ZCOR": "correlation", "IRLN": "incidence rate", "IRS": "incidence rate", "MNLN": "mean",
+    "CVLN": "coefficient of variation", "SDLN": "standard deviation",
+}
+
+
+def display_name(measure: str | None) -> str | None:
+    """What the back-transformation of :func:`display_transform` gives ("proportion" for PLO), or None.
+
+    Examples
+    --------
+    >>> display_name("ZCOR")
+    'correlation'
+    """
+    return _NAMES.get(measure) if measure is not None else None
 
 
 def display_transform(measure: str | None, frame: Any = None) -> Callable[[Any], np.ndarray] | None:

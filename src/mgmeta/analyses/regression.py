@@ -496,14 +496,27 @@ class MetaRegressionResult:
             out += ["", f"Omitted for missing values: {', '.join(self.omitted)}"]
         return "\n".join(out) + "\n"
 
-    def __str__(self) -> str:
+    def _exponentiated(self) -> bool:
+        """True when the printout adds exponentiated coefficients: ratio measures and the log-scale single-group
+        measures (PLN, IRLN, MNLN, CVLN, SDLN), whose exp(coefficient) is a ratio per unit of the moderator.
+        The other back-transformations (logit, Fisher's z, arcsine) do not make a slope interpretable."""
         from mgmeta._transf import RATIO
-        return self.summary(exp=self.measure in RATIO)
+        from mgmeta.transforms import display_transform, transf_exp
+        return self.measure in RATIO or display_transform(self.measure) is transf_exp
+
+    def __str__(self) -> str:
+        return self.summary(transf=np.exp) if self._exponentiated() else self.summary()
 
     def _repr_html_(self) -> str:
         head, rows = self._coef_table()
-        return (f"<p><b>{self._header()}</b></p><p>" + "<br>".join(x for x in self._lines() if x) + "</p>"
+        html = (f"<p><b>{self._header()}</b></p><p>" + "<br>".join(x for x in self._lines() if x) + "</p>"
                 + fmt.html_table(head, rows, caption="Model results (analysis scale)"))
+        if self._exponentiated():
+            frame = self.to_frame(transf=np.exp)
+            rows_t = [[str(name), fmt.format_number(r.estimate), fmt.format_number(r.ci_lower),
+                       fmt.format_number(r.ci_upper)] for name, r in frame.iterrows()]
+            html += fmt.html_table(["", "estimate", "ci.lb", "ci.ub"], rows_t, caption="Exponentiated coefficients")
+        return html
 
 
 # --------------------------------------------------------------------------
