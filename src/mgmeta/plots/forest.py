@@ -100,7 +100,7 @@ class _Spec:
     rows: list[_Row]
     columns: list[_Col]
     measure: str | None
-    null: float = 0.0
+    null: float | None = 0.0                      # line of no effect (analysis scale); None: no line
     favours: tuple[str, str] | None = None
     xlim: tuple[float, float] | None = None      # analysis scale
     symmetric: bool | None = None
@@ -115,6 +115,8 @@ class _Spec:
     columns_mode: str = "auto"
     label_header: str = "Study"
     max_label_width: float | None = None
+    log_axis: bool | None = None                  # None: log axis for ratio measures
+    min_span: float | None = None                 # smallest axis span around the estimates (None: 0.2 / log 1.5)
 
 
 # ==========================================================================
@@ -509,9 +511,9 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
            favours: tuple[str, str] | None = None, xlim: tuple[float, float] | None = None,
            symmetric: bool | None = None, digits: int = 2, width: float = 7.0, fontsize: float | None = None,
            columns: str = "auto", max_label_width: float | None = None, summary_label: str | None = None,
-           title: str | None = None, xlabel: str | None = None, refline: bool = True,
+           title: str | None = None, xlabel: str | None = None, refline: bool | float = True,
            markers: Any = None, footnotes: Mapping[str, str] | None = None, ilab: Any = None,
-           ilab_xpos: str | Sequence[str] | None = None) -> Figure:
+           ilab_xpos: str | Sequence[str] | None = None, transf: Any = "auto") -> Figure:
     """Forest plot of a meta-analysis, as RevMan, R meta and metafor draw it.
 
     One row per study with its label, the per-arm data (events/total, or
@@ -522,8 +524,11 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     the test for the overall effect. With subgroups: a header, the studies, a
     subtotal diamond and heterogeneity per subgroup, and the test for subgroup
     differences. Ratio measures are drawn on a log axis with plain tick labels
-    (0.1, 0.5, 1, 2, 10). Confidence intervals that run off the axis end in an
-    arrow. The figure sizes itself to the number of rows.
+    (0.1, 0.5, 1, 2, 10); single-group measures on their back-transformed
+    scale (a logit or Freeman-Tukey proportion as a proportion, Fisher's z as
+    a correlation, a log rate as a rate: see ``transf``). Confidence intervals
+    that run off the axis end in an arrow. The figure sizes itself to the
+    number of rows.
 
     Parameters
     ----------
@@ -581,7 +586,8 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         "Favours control" (a text that already starts with "Favours" is kept
         as it is). Default none: which side is better depends on the outcome.
     xlim : (float, float), optional
-        Axis limits on the display scale (e.g. ``(0.1, 10)`` for an OR).
+        Axis limits on the display scale (e.g. ``(0.1, 10)`` for an OR, ``(0, 1)``
+        for a back-transformed proportion).
     symmetric : bool, optional
         Limits symmetric about the line of no effect (default: for ratio
         measures).
@@ -612,8 +618,11 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     xlabel : str, optional
         Axis title (default the measure and its scale: "Odds ratio (log
         scale)", "Mean difference"; ``""`` for none).
-    refline : bool
-        Dotted vertical line at the pooled estimate.
+    refline : bool or float
+        Dotted vertical line at the pooled estimate (``True``). A number also
+        draws the reference line (the line of no effect) at that value of the
+        display scale, e.g. ``refline=0.5`` for a proportion; back-transformed
+        single-group measures have none otherwise.
     markers : mapping or sequence of str, optional
         Footnote markers per study, printed as a superscript after the study
         label (as RevMan marks converted or imputed numbers): a mapping
@@ -635,6 +644,21 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         Side of the plot panel for the ``ilab`` columns (one side for all, or
         one per column; default "left", after the arm data). Positions within
         a side are laid out from the measured text, so columns never overlap.
+    transf : {"auto"}, None or callable
+        The display scale, as metafor's ``transf``. ``"auto"`` (default):
+        ratio measures exponentiated on a log axis; PLO, PLN, PAS, PFT drawn as
+        proportions, ZCOR as correlations, IRLN and IRS as incidence rates,
+        MNLN, CVLN, SDLN exponentiated (see
+        :func:`mgmeta.transforms.display_transform`), on a linear axis in those
+        units; study intervals, diamonds, the prediction interval and the
+        printed numbers are all back-transformed (a PFT study with its own
+        ``ni``, the pooled PFT estimate with the harmonic mean of the ``ni``,
+        as ``transf.ipft.hm``); other measures as they are. ``None``: the
+        analysis scale (log odds ratios on a linear axis). A function (e.g.
+        :func:`mgmeta.transforms.transf_ilogit`) is applied to every estimate
+        and limit and the result drawn on a linear axis. A back-transformed
+        scale has a line of no effect only for correlations (r = 0) or at a
+        numeric ``refline``.
 
     Returns
     -------
@@ -701,6 +725,14 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         if m != meas and m is not None and meas is not None:
             raise DataError(f"the subgroups use different effect measures ({meas!r} and {m!r})", field="measure")
     grouped = groups[0][0] is not None
+    scale = _display_scale(transf, meas, fits, overall)
+    if isinstance(refline, (bool, np.bool_)):
+        null: float | None = (_DISPLAY_NULL.get(meas or "") if scale.fn is None else None) if scale.transformed \
+            else 0.0
+        show_estimate = bool(refline)
+    else:
+        null = _refline_value(refline, scale.log)
+        show_estimate = True
 
     # arm data
     datas = [_arm_frame(f, data) for f in fits]
@@ -726,6 +758,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     crit_fn = _crit
     any_ci = []
     for gi, (gname, fit) in enumerate(groups):
+        study_tr, pooled_tr = scale.study(fit), scale.pooled(fit)
         data = datas[gi]
         order = _order(fit, sort_by, descending, data, years)
         yi = np.asarray(fit.yi, float)
@@ -751,6 +784,8 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
                 row.cells[f"ilab{j}"] = cells[gi][i]
             if ok:
                 row.est, row.lo, row.hi = float(yi[i]), float(yi[i] - z * se[i]), float(yi[i] + z * se[i])
+                if study_tr is not None:
+                    _to_display(row, lambda v, i=i: study_tr(v, i))   # type: ignore[misc]
                 row.size = float(w[i])
                 wmax_candidates.append(w[i])
                 any_ci.append((row.lo, row.hi))
@@ -781,9 +816,9 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
                                 armv, arm_kind, weights,
                                 subtotal=(float(np.sum(w)) if overall_w is not None else 100.0),
                                 grouped=grouped)
-            rows.append(srow)
+            rows.append(_to_display(srow, pooled_tr))
             if _show_pi(fit, prediction) and not grouped:
-                rows.append(_pi_row(fit))
+                rows.append(_to_display(_pi_row(fit), pooled_tr))
             if heterogeneity:
                 rows.append(_Row("text", label=_het_text(fit), indent=grouped, italic=False))
                 rows.append(_Row("text", label=_test_text(fit), indent=grouped))
@@ -795,10 +830,11 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         armv_all = None
         if show_arms and arm_kind is not None and all(d is not None for d in datas):
             armv_all = _arm_values(pd.concat(datas, ignore_index=True), arm_kind)
-        rows.append(_summary_row(overall, summary_label or _model_label(overall), armv_all, arm_kind, weights,
-                                 subtotal=100.0, grouped=False))
+        over_tr = scale.pooled(overall)
+        rows.append(_to_display(_summary_row(overall, summary_label or _model_label(overall), armv_all, arm_kind,
+                                             weights, subtotal=100.0, grouped=False), over_tr))
         if _show_pi(overall, prediction):
-            rows.append(_pi_row(overall))
+            rows.append(_to_display(_pi_row(overall), over_tr))
         if heterogeneity:
             rows.append(_Row("text", label=_het_text(overall)))
             rows.append(_Row("text", label=_test_text(overall)))
@@ -831,7 +867,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             cols.append(col)
         else:
             right_ilab.append(col)
-    eff_group = style.measure_name(meas)
+    eff_group = scale.name or style.measure_name(meas)
     cols += [_Col("est", "", "right", group=eff_group, group_header2=_method_header(first)),
              _Col("lo", "", "right", group=eff_group, group_header2=_method_header(first)),
              _Col("hi", "", "right", group=eff_group, group_header2=_method_header(first))]
@@ -846,8 +882,8 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
             cols.append(_Col(f"rob{j}", code, "right", align="center", group="Risk of bias", kind="rob", priority=0))
         rob_legend = (codes, [_rob.domain_name(d) for d in doms])
 
-    # effect text cells
-    tr = np.exp if style.is_ratio(meas) else (lambda v: v)
+    # effect text cells (rows hold analysis-scale values for ratio measures, display-scale values otherwise)
+    tr = np.exp if scale.log else (lambda v: v)
     for row in rows:
         drawn = row.kind in ("study", "summary", "prediction")
         if drawn and np.isfinite(row.est if row.kind != "prediction" else row.lo):
@@ -861,19 +897,120 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
 
     summary_fit = overall if overall is not None else (fits[0] if not grouped else None)
     spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours),
-                 xlim=_xlim_analysis(xlim, meas), symmetric=symmetric, title=title, xlabel=_xlabel(xlabel, meas),
-                 width=width, fontsize=fontsize, columns_mode=columns, rob_legend=rob_legend,
-                 max_label_width=max_label_width)
-    if refline and summary_fit is not None and np.isfinite(summary_fit.estimate):
-        spec.refline = float(summary_fit.estimate)
+                 xlim=_xlim_analysis(xlim, meas, log=scale.log), symmetric=symmetric, title=title,
+                 xlabel=_xlabel(xlabel, meas, scale), width=width, fontsize=fontsize, columns_mode=columns,
+                 rob_legend=rob_legend, max_label_width=max_label_width, log_axis=scale.log, null=null,
+                 min_span=None if not scale.transformed else 0.0)
+    if show_estimate and summary_fit is not None and np.isfinite(summary_fit.estimate):
+        pooled = scale.pooled(summary_fit)
+        spec.refline = float(summary_fit.estimate) if pooled is None else \
+            float(_apply(pooled, np.array([summary_fit.estimate]))[0])
     return _Table(spec).draw(ax)
 
 
-def _xlabel(xlabel: str | None, measure: str | None) -> str | None:
-    """The axis title: the user's, or the measure and its scale ("Odds ratio (log scale)")."""
+_DISPLAY_NULL = {"ZCOR": 0.0}
+"""Back-transformed measures with a line of no effect (r = 0); a proportion, rate or mean has none."""
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """The display scale of a forest plot: a log axis (ratio measures), the analysis scale, or back-transformed
+    values on a linear axis (``transformed``; rows then hold display-scale values)."""
+
+    log: bool = False
+    transformed: bool = False
+    fn: Any = None                  # a user's function (transf=callable)
+    measure: str | None = None
+    name: str | None = None         # axis title and effect-column header
+
+    def pooled(self, fit: Any) -> Any:
+        """The function that back-transforms a fit's pooled estimate and limits (None: none)."""
+        if not self.transformed:
+            return None
+        if self.fn is not None:
+            return self.fn
+        from mgmeta._transf import display_of
+        shown = display_of(fit)
+        return None if shown is None else shown[1]
+
+    def study(self, fit: Any) -> Any:
+        """f(values, i) back-transforming study i of a fit (PFT: with the study's own ni), or None."""
+        if not self.transformed:
+            return None
+        if self.fn is None and self.measure == "PFT":
+            from mgmeta._transf import fitted_frame
+            from mgmeta.transforms import transf_ipft
+            frame = fitted_frame(fit)
+            assert frame is not None
+            ni = frame["ni"].to_numpy(dtype=float)
+            return lambda v, i: transf_ipft(v, ni[i])
+        fn = self.pooled(fit)
+        return lambda v, i: fn(v)
+
+
+def _display_scale(transf: Any, measure: str | None, fits: list[Any], overall: Any) -> _Scale:
+    """Read ``transf=`` ("auto", None or a function) for these fits."""
+    if transf is None:
+        return _Scale(measure=measure)
+    if isinstance(transf, str):
+        if transf != "auto":
+            raise DataError(f"transf must be 'auto', None or a function, got {transf!r}", field="transf")
+        if style.is_ratio(measure):
+            return _Scale(log=True, measure=measure)
+        from mgmeta._transf import display_of
+        from mgmeta.transforms import display_name
+        every = fits + ([overall] if overall is not None else [])
+        name = display_name(measure)
+        if name is None or any(display_of(f) is None for f in every):
+            return _Scale(measure=measure)      # e.g. PFT fitted without the studies' ni
+        return _Scale(transformed=True, measure=measure, name=name[0].upper() + name[1:])
+    if not callable(transf):
+        raise DataError(f"transf must be 'auto', None or a function such as mgmeta.transforms.transf_ilogit, "
+                        f"got {transf!r}", field="transf")
+    return _Scale(transformed=True, fn=transf, measure=measure)
+
+
+def _apply(fn: Any, values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = np.asarray(fn(values), dtype=float)
+    if out.shape != values.shape:
+        raise DataError(f"transf must return one value per input value (got shape {out.shape} for "
+                        f"{values.shape})", field="transf")
+    return out
+
+
+def _to_display(row: _Row, fn: Any) -> _Row:
+    """Back-transform a row's estimate and limits in place (limits re-sorted for a decreasing function)."""
+    if fn is None:
+        return row
+    est, lo, hi = _apply(fn, np.array([row.est, row.lo, row.hi], dtype=float))
+    row.est, row.lo, row.hi = float(est), float(min(lo, hi)), float(max(lo, hi))
+    return row
+
+
+def _refline_value(refline: Any, log: bool) -> float:
+    """A numeric ``refline`` (display scale) on the axis' scale."""
+    try:
+        v = float(refline)
+    except (TypeError, ValueError):
+        raise DataError(f"refline must be True, False or a number, got {refline!r}", field="refline") from None
+    if not np.isfinite(v) or (log and v <= 0):
+        raise DataError(f"refline must be a finite{' positive' if log else ''} number, got {refline!r}",
+                        field="refline")
+    return float(np.log(v)) if log else v
+
+
+def _xlabel(xlabel: str | None, measure: str | None, scale: _Scale | None = None) -> str | None:
+    """The axis title: the user's, or the measure and its scale ("Odds ratio (log scale)", "Proportion")."""
     if xlabel is not None:
         return str(xlabel) or None
+    if scale is not None and scale.name:
+        return scale.name
     name = style.measure_name(measure)
+    if scale is not None and scale.transformed:
+        return f"{name} (transformed)"
+    if scale is not None and not scale.log and style.is_ratio(measure):
+        return f"Log {name[0].lower() + name[1:]}"
     return f"{name} (log scale)" if style.is_ratio(measure) else name
 
 
@@ -920,7 +1057,8 @@ def _summary_row(fit: Any, label: str, armv: dict[str, np.ndarray] | None, arm_k
     return row
 
 
-def _xlim_analysis(xlim: tuple[float, float] | None, measure: str | None) -> tuple[float, float] | None:
+def _xlim_analysis(xlim: tuple[float, float] | None, measure: str | None,
+                   log: bool | None = None) -> tuple[float, float] | None:
     if xlim is None:
         return None
     try:
@@ -929,7 +1067,7 @@ def _xlim_analysis(xlim: tuple[float, float] | None, measure: str | None) -> tup
         raise DataError(f"xlim must be two numbers, got {xlim!r}", field="xlim") from None
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo >= hi:
         raise DataError(f"xlim must be two finite increasing numbers, got {xlim!r}", field="xlim")
-    if style.is_ratio(measure):
+    if (style.is_ratio(measure) if log is None else log):
         if lo <= 0:
             raise DataError(f"xlim of a ratio measure must be positive, got {xlim!r}", field="xlim")
         return float(np.log(lo)), float(np.log(hi))
@@ -1135,8 +1273,8 @@ class _Table:
     def __init__(self, spec: _Spec) -> None:
         self.spec = spec
         self.fs = spec.fontsize or (7.5 if spec.width >= 5 else 7.0)
-        self.ratio = style.is_ratio(spec.measure)
-        self.null = 0.0
+        self.ratio = style.is_ratio(spec.measure) if spec.log_axis is None else bool(spec.log_axis)
+        self.null = spec.null
 
     # ---- measuring ------------------------------------------------------
     def _w(self, text: str, bold: bool = False) -> float:
@@ -1332,19 +1470,26 @@ class _Table:
             ests = [r.est for r in rows if r.kind in ("study", "point") and np.isfinite(r.est)]
             summ = [v for r in rows if r.kind in ("summary", "prediction") for v in (r.lo, r.hi) if np.isfinite(v)]
             allv = [v for r in rows for v in (r.lo, r.hi) if np.isfinite(v)]
-            core = ests + summ + [null]
+            nul = [] if null is None else [null]
+            core = ests + summ + nul
             clo, chi = min(core), max(core)
-            span = max(chi - clo, 0.2 if not self.ratio else np.log(1.5))
-            flo, fhi = min(allv + [null]), max(allv + [null])
+            floor = (0.2 if not self.ratio else np.log(1.5)) if spec.min_span is None else \
+                max(spec.min_span, 0.05 * max(abs(clo), abs(chi)), 1e-12)
+            span = max(chi - clo, floor)
+            flo, fhi = min(allv + nul), max(allv + nul)
             lo = max(flo, clo - span)
             hi = min(fhi, chi + span)
-            if self._symmetric():
+            if hi - lo < floor:                 # a single point: widen around it
+                lo, hi = lo - floor / 2, hi + floor / 2
+            if null is not None and self._symmetric():
                 m = max(null - lo, hi - null, 1e-9)
                 lo, hi = null - m, null + m
         return self._ticks(lo, hi, exact=spec.xlim is not None)
 
     def _symmetric(self) -> bool:
         s = self.spec.symmetric
+        if self.null is None:
+            return False                # nothing to be symmetric about
         return self.ratio if s is None else bool(s)
 
     def _fits(self, ticks: np.ndarray, lo: float, hi: float, labels: list[str]) -> bool:
@@ -1365,8 +1510,9 @@ class _Table:
                 lo = float(below.max()) if below.size else lo
                 hi = float(above.min()) if above.size else hi
                 if self._symmetric():
-                    m = max(-lo, hi)
-                    lo, hi = -m, m
+                    c = float(self.null or 0.0)
+                    m = max(c - lo, hi - c)
+                    lo, hi = c - m, c + m
             cands = ladder[(tl >= lo - 1e-9) & (tl <= hi + 1e-9)]
             options = [cands,
                        cands[np.isin(np.round(cands / 10.0 ** np.floor(np.log10(cands)), 6), [1.0, 5.0])],
@@ -1662,7 +1808,7 @@ class _Table:
                 spans[-1][1] = bottom
             else:
                 spans.append([top, bottom])
-        if self.lo <= self.null <= self.hi:
+        if self.null is not None and self.lo <= self.null <= self.hi:
             # not clipped: at an end of the axis (limits clipped at the null) it is drawn whole
             p.vlines([self._d(self.null)] * len(spans), [s[0] for s in spans], [s[1] for s in spans],
                      colors=style.COLORS["reference"], linewidths=0.8, zorder=1, gid="null-line", clip_on=False)
@@ -1688,7 +1834,8 @@ class _Table:
                    gid="xlabel")
             tick_drop += fs * 1.45 / 72
         if fav is not None:
-            nx = self._d(min(max(self.null, self.lo), self.hi))
+            mid = self.null if self.null is not None else (self.lo + self.hi) / 2
+            nx = self._d(min(max(mid, self.lo), self.hi))
             off = mtransforms.ScaledTranslation(0, -tick_drop, self.fig.dpi_scale_trans)
             gap = 0.06
             left = fav[0] if fav[0].lower().startswith("favours") else f"Favours {fav[0]}"
