@@ -20,7 +20,7 @@ import mgmeta
 from conftest import TOL_ITERATIVE, load_reference
 from mgmeta import transforms
 from mgmeta.errors import DataError, MgmetaWarning
-from mgmeta.plots import forest, style
+from mgmeta.plots import cumulative_forest, forest, leave_one_out_forest, style
 
 DISPLAY = load_reference("display.json")
 
@@ -164,3 +164,30 @@ def test_subgroups_back_transform_each_pooled_estimate():
     pooled = [float(transforms.transf_ipft_hm(f.estimate, f.data["ni"])) for f in (a, b, res)]
     assert [est[7], est[-1]] == [style.format_value(pooled[0], 4), style.format_value(pooled[2], 4)]
     assert style.format_value(pooled[1], 4) in est
+
+
+def test_leave_one_out_and_cumulative_forests_are_back_transformed_too():
+    _, _, res = _fit("ZCOR", "DL")
+    loo = res.leave_one_out()
+    fig = leave_one_out_forest(res, loo)
+    np.testing.assert_allclose(_whiskers(fig), np.tanh(loo[["ci_lower", "ci_upper"]].to_numpy(float)), rtol=1e-12)
+    assert _printed(fig, "est") == [style.format_value(float(v), 2) for v in np.tanh(loo["estimate"])] + \
+        [style.format_value(float(np.tanh(res.estimate)), 2)]
+    assert texts(fig, "xlabel") == ["Correlation"] and len(by_gid(fig, "null-line")) == 1
+    cum = res.cumulative()
+    fig = cumulative_forest(res, cum)
+    np.testing.assert_allclose(_whiskers(fig), np.tanh(cum[["ci_lower", "ci_upper"]].to_numpy(float)), rtol=1e-12)
+    np.testing.assert_allclose(by_gid(fig, "estimate-line")[0].get_segments()[0][0][0], np.tanh(res.estimate),
+                               rtol=1e-12)
+    with pytest.raises(DataError, match="already transformed"):
+        leave_one_out_forest(res, res.leave_one_out(transf=np.tanh))
+    fig = cumulative_forest(res, cum, transf=None)
+    np.testing.assert_allclose(_whiskers(fig), cum[["ci_lower", "ci_upper"]].to_numpy(float), rtol=1e-12)
+
+
+def test_pft_leave_one_out_uses_the_full_models_harmonic_mean():
+    _, _, res = _fit("PFT", "DL")
+    loo = res.leave_one_out()
+    fig = leave_one_out_forest(res, loo)
+    want = transforms.transf_ipft_hm(loo[["ci_lower", "ci_upper"]].to_numpy(float), res.data["ni"])
+    np.testing.assert_allclose(_whiskers(fig), want, rtol=1e-12)

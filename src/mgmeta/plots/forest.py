@@ -1079,11 +1079,13 @@ def _xlim_analysis(xlim: tuple[float, float] | None, measure: str | None,
 # ==========================================================================
 
 def _frame_rows(frame: pd.DataFrame, labels: list[str], extra: list[tuple[str, str, str]], digits: int,
-                measure: str | None) -> list[_Row]:
+                measure: str | None, scale: _Scale | None = None, pooled: Any = None) -> list[_Row]:
     rows = []
-    tr = np.exp if style.is_ratio(measure) else (lambda v: v)
+    log = style.is_ratio(measure) if scale is None else scale.log
+    tr = np.exp if log else (lambda v: v)
     for lab, (_, r) in zip(labels, frame.iterrows()):
         row = _Row("point", label=lab, est=float(r["estimate"]), lo=float(r["ci_lower"]), hi=float(r["ci_upper"]))
+        _to_display(row, pooled)
         row.cells.update(est=style.format_value(float(tr(row.est)), digits),
                          lo="[" + style.format_value(float(tr(row.lo)), digits) + ",",
                          hi=style.format_value(float(tr(row.hi)), digits) + "]")
@@ -1104,10 +1106,13 @@ def _extra_cols(frame: pd.DataFrame, extra: list[tuple[str, str, str]], headers:
     return [_Col(key, headers[key], "right", priority=1) for key, col, _ in extra if col in frame.columns]
 
 
-def _full_row(res: Any, label: str, digits: int, measure: str | None, extra: list[tuple[str, str, str]]) -> _Row:
-    tr = np.exp if style.is_ratio(measure) else (lambda v: v)
+def _full_row(res: Any, label: str, digits: int, measure: str | None, extra: list[tuple[str, str, str]],
+              scale: _Scale | None = None, pooled: Any = None) -> _Row:
+    log = style.is_ratio(measure) if scale is None else scale.log
+    tr = np.exp if log else (lambda v: v)
     row = _Row("summary", label=label, est=float(res.estimate), lo=float(res.ci_lower), hi=float(res.ci_upper),
                bold=True, fill=style.COLORS["summary"])
+    _to_display(row, pooled)
     row.cells.update(est=style.format_value(float(tr(row.est)), digits),
                      lo="[" + style.format_value(float(tr(row.lo)), digits) + ",",
                      hi=style.format_value(float(tr(row.hi)), digits) + "]")
@@ -1125,7 +1130,7 @@ def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes 
                          measure: str | None = None, digits: int = 2, width: float = 7.0,
                          fontsize: float | None = None, favours: tuple[str, str] | None = None,
                          xlim: tuple[float, float] | None = None, symmetric: bool | None = None,
-                         title: str | None = None, xlabel: str | None = None) -> Figure:
+                         title: str | None = None, xlabel: str | None = None, transf: Any = "auto") -> Figure:
     """Forest plot of the leave-one-out analysis: the pooled estimate with each study omitted in turn.
 
     Parameters
@@ -1136,9 +1141,11 @@ def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes 
     loo : DataFrame, optional
         The leave-one-out table (``res.leave_one_out()``, computed when not
         given): one row per omitted study in input order, columns
-        ``estimate ci_lower ci_upper`` and, if present, ``tau2 i2 pvalue``.
-    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title, xlabel
-        As in :func:`forest`.
+        ``estimate ci_lower ci_upper`` (analysis scale) and, if present,
+        ``tau2 i2 pvalue``.
+    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title, xlabel, transf
+        As in :func:`forest` (a PFT model is back-transformed with the
+        harmonic mean of the full model's ``ni`` throughout).
 
     Returns
     -------
@@ -1159,24 +1166,43 @@ def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes 
     meas = _measure(res, measure)
     extra = [("tau2", "tau2", "num"), ("i2", "i2", "pct"), ("p", "pvalue", "p")]
     heads = {"tau2": "\u03c4\u00b2", "i2": "I\u00b2", "p": "p"}
-    rows = _frame_rows(loo, [f"Omitting {lab}" for lab in res.labels], extra, digits, meas)
+    scale, pooled = _table_scale(transf, meas, res, loo, "leave-one-out")
+    rows = _frame_rows(loo, [f"Omitting {lab}" for lab in res.labels], extra, digits, meas, scale, pooled)
     rows.append(_Row("blank", height=0.4))
-    rows.append(_full_row(res, f"All studies ({_model_label(res).lower()})", digits, meas, extra))
-    cols = [_Col("est", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
-            _Col("lo", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
-            _Col("hi", "", "right", group=style.measure_name(meas), group_header2=_method_header(res))]
+    rows.append(_full_row(res, f"All studies ({_model_label(res).lower()})", digits, meas, extra, scale, pooled))
+    name = scale.name or style.measure_name(meas)
+    cols = [_Col("est", "", "right", group=name, group_header2=_method_header(res)),
+            _Col("lo", "", "right", group=name, group_header2=_method_header(res)),
+            _Col("hi", "", "right", group=name, group_header2=_method_header(res))]
     cols += _extra_cols(loo, extra, heads)
-    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours), xlim=_xlim_analysis(xlim, meas),
-                 symmetric=symmetric, title=title, width=width, fontsize=fontsize, refline=float(res.estimate),
-                 label_header="Study omitted", xlabel=_xlabel(xlabel, meas))
+    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours),
+                 xlim=_xlim_analysis(xlim, meas, log=scale.log), symmetric=symmetric, title=title, width=width,
+                 fontsize=fontsize, refline=rows[-1].est, label_header="Study omitted",
+                 xlabel=_xlabel(xlabel, meas, scale), log_axis=scale.log, null=_table_null(scale, meas),
+                 min_span=0.0 if scale.transformed else None)
     return _Table(spec).draw(ax)
+
+
+def _table_scale(transf: Any, measure: str | None, res: Any, frame: pd.DataFrame, what: str) -> tuple[_Scale, Any]:
+    """The display scale of a leave-one-out or cumulative forest, and the function applied to every row."""
+    scale = _display_scale(transf, measure, [res], None)
+    if scale.transformed and frame.attrs.get("transf"):
+        raise DataError(f"the {what} table is already transformed ({frame.attrs['transf']}); pass it on the "
+                        f"analysis scale (without transf=) or draw it with transf=None", field=what)
+    return scale, scale.pooled(res)
+
+
+def _table_null(scale: _Scale, measure: str | None) -> float | None:
+    if not scale.transformed:
+        return 0.0
+    return _DISPLAY_NULL.get(measure or "") if scale.fn is None else None
 
 
 def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any = None, ax: Axes | None = None,
                       measure: str | None = None, digits: int = 2, width: float = 7.0, fontsize: float | None = None,
                       favours: tuple[str, str] | None = None,
                       xlim: tuple[float, float] | None = None, symmetric: bool | None = None,
-                      title: str | None = None, xlabel: str | None = None) -> Figure:
+                      title: str | None = None, xlabel: str | None = None, transf: Any = "auto") -> Figure:
     """Forest plot of a cumulative meta-analysis: the pooled estimate as studies are added in turn.
 
     Parameters
@@ -1188,12 +1214,13 @@ def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any =
         given): one row per step, columns ``estimate ci_lower ci_upper`` and,
         if present, ``tau2 i2 pvalue``; a ``study`` column (or the index)
         names the study added at each step; without it the labels follow
-        ``order``.
+        ``order``. Estimates and limits on the analysis scale.
     order : sequence of int, optional
         0-based positions of the studies in the order they are added (as
         ``res.cumulative(order=)``); default the input order.
-    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title, xlabel
-        As in :func:`forest`.
+    ax, measure, digits, width, fontsize, favours, xlim, symmetric, title, xlabel, transf
+        As in :func:`forest` (a PFT model is back-transformed with the
+        harmonic mean of the full model's ``ni`` throughout).
 
     Returns
     -------
@@ -1224,14 +1251,19 @@ def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any =
     meas = _measure(res, measure)
     extra = [("tau2", "tau2", "num"), ("i2", "i2", "pct"), ("p", "pvalue", "p")]
     heads = {"tau2": "\u03c4\u00b2", "i2": "I\u00b2", "p": "p"}
-    rows = _frame_rows(cum, [f"+ {n}" if i else n for i, n in enumerate(names)], extra, digits, meas)
-    cols = [_Col("est", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
-            _Col("lo", "", "right", group=style.measure_name(meas), group_header2=_method_header(res)),
-            _Col("hi", "", "right", group=style.measure_name(meas), group_header2=_method_header(res))]
+    scale, pooled = _table_scale(transf, meas, res, cum, "cumulative")
+    rows = _frame_rows(cum, [f"+ {n}" if i else n for i, n in enumerate(names)], extra, digits, meas, scale, pooled)
+    name = scale.name or style.measure_name(meas)
+    cols = [_Col("est", "", "right", group=name, group_header2=_method_header(res)),
+            _Col("lo", "", "right", group=name, group_header2=_method_header(res)),
+            _Col("hi", "", "right", group=name, group_header2=_method_header(res))]
     cols += _extra_cols(cum, extra, heads)
-    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours), xlim=_xlim_analysis(xlim, meas),
-                 symmetric=symmetric, title=title, width=width, fontsize=fontsize, refline=float(res.estimate),
-                 label_header="Study added", xlabel=_xlabel(xlabel, meas))
+    ref = _to_display(_Row("point", est=float(res.estimate), lo=float(res.estimate), hi=float(res.estimate)),
+                      pooled).est
+    spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours),
+                 xlim=_xlim_analysis(xlim, meas, log=scale.log), symmetric=symmetric, title=title, width=width,
+                 fontsize=fontsize, refline=ref, label_header="Study added", xlabel=_xlabel(xlabel, meas, scale),
+                 log_axis=scale.log, null=_table_null(scale, meas), min_span=0.0 if scale.transformed else None)
     return _Table(spec).draw(ax)
 
 
