@@ -145,6 +145,14 @@ _MEASURE_NAMES = {
     "OR": "Odds ratio", "RR": "Risk ratio", "PETO": "Peto odds ratio", "ROM": "Ratio of means",
     "RD": "Risk difference", "MD": "Mean difference", "SMD": "Std. mean difference",
     "HR": "Hazard ratio", "IRR": "Rate ratio", "GEN": "Estimate",
+    # analysis scales of the measures beyond two-group trials (shown with transf=None)
+    "PR": "Proportion", "PLN": "Log proportion", "PLO": "Logit proportion", "PAS": "Arcsine proportion",
+    "PFT": "Freeman-Tukey proportion", "IR": "Incidence rate", "IRLN": "Log incidence rate",
+    "IRS": "Square-root incidence rate", "IRFT": "Freeman-Tukey incidence rate", "MN": "Mean",
+    "MNLN": "Log mean", "CVLN": "Log coefficient of variation", "SDLN": "Log standard deviation",
+    "COR": "Correlation", "UCOR": "Correlation (unbiased)", "ZCOR": "Fisher's z", "IRD": "Rate difference",
+    "IRSD": "Square-root rate difference", "SMDH": "Std. mean difference", "MC": "Mean change",
+    "SMCC": "Std. mean change", "SMCR": "Std. mean change", "SMCRH": "Std. mean change",
 }
 
 
