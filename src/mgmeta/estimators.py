@@ -345,8 +345,78 @@ def _loglik(yi, vi, mask, X, tau2, reml: bool) -> np.ndarray:
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * pr.rss()
 
 
+def _fisher_scoring_single(yi: np.ndarray, vi: np.ndarray, kind: str, ctl: Control) -> Tau2Estimate:
+    """Fisher scoring for one intercept-only fit of all its studies (1-D ``yi``, ``vi``).
+
+    The same steps as the batched loop of :func:`_fisher_scoring`, with the same floating-point operations
+    in the same order (so the same iterates, bit for bit), on plain 1-D arrays: without the masks,
+    broadcasting and gathering that cost more than the arithmetic on a batch of one.
+    """
+    mask = np.ones(yi.shape, dtype=bool)
+    k, p = _kp(mask, None)
+    he, _, _ = _he_raw(yi, vi, mask, None)
+    if ctl.tau2_init is not None:
+        he = np.float64(ctl.tau2_init)
+    tau2 = max(float(he), 0.0)
+    red = np.add.reduce
+    thr, stepadj, maxiter = ctl.threshold, ctl.stepadj, ctl.maxiter
+    kf = float(k)
+    it = 0
+    conv = True
+    while True:
+        it += 1
+        t = tau2
+        w = 1.0 / (vi + t)
+        s1 = red(w)
+        if kind == "REML":
+            e = yi - red(w * yi) / s1
+            ypp = red((w * e) ** 2)
+            w2 = w ** 2
+            s2 = red(w2)
+            trace = s1 - s2 / s1
+            quad = s2 - 2 * red(w ** 3) / s1 + s2 * s2 / (s1 * s1)    # s1 * s1: as the array square
+            adj = float((ypp - trace) / quad)
+        elif kind == "ML":
+            e = yi - red(w * yi) / s1
+            adj = float((red((w * e) ** 2) - s1) / red(w ** 2))
+        else:  # EB
+            e = yi - red(w * yi) / s1
+            adj = float((red(w * e ** 2) * kf / (kf - p) - kf) / s1)
+        adj = adj * stepadj
+        if t == 0 and adj < 0:
+            adj = 0.0
+        while t + adj < 0:
+            adj = adj / 2
+        new = t + adj
+        change = abs(t - new)
+        tau2 = new
+        if it > maxiter:
+            conv = False
+            break
+        if not change > thr:
+            break
+    if kind in ("ML", "REML"):
+        reml = kind == "REML"
+        ll0 = _loglik(yi, vi, mask, None, np.float64(0.0), reml)
+        ll = _loglik(yi, vi, mask, None, np.float64(tau2), reml)
+        if conv and ll0 - ll > ctl.tol and tau2 > thr:
+            tau2 = 0.0
+    t2 = np.float64(max(tau2, 0.0))
+    w = 1.0 / (vi + t2)
+    if kind == "ML":
+        se = np.sqrt(2 / red(w ** 2))
+    elif kind == "REML":
+        se = np.sqrt(2 / projection(w, yi, None).quad())
+    else:
+        se = np.sqrt(2 * k ** 2 / (k - p) / red(w) ** 2)
+    return Tau2Estimate(tau2=np.asarray(t2), se_tau2=np.asarray(se), iterations=np.asarray(it),
+                        converged=np.asarray(conv))
+
+
 def _fisher_scoring(yi, vi, mask, X, kind: str, control: Control | None = None) -> Tau2Estimate:
     ctl = DEFAULT_CONTROL if control is None else control
+    if X is None and yi.ndim == 1 and mask.all():
+        return _fisher_scoring_single(yi, vi, kind, ctl)
     k, p = _kp(mask, X)
     he, _, _ = _he_raw(yi, vi, mask, X)
     if ctl.tau2_init is not None:
