@@ -185,10 +185,13 @@ def omit_missing(columns: Mapping[str, np.ndarray], na_action: str, labels: Sequ
     numbers) of the omitted studies. ``"fail"`` raises a ``DataError`` naming
     the first study and argument with a missing value.
     """
+    masks = {name: missing_mask(arr) for name, arr in columns.items()}
+    if not any(m.any() for m in masks.values()):
+        return np.ones(k, bool), ()
     miss = np.zeros(k, bool)
     first: dict[int, str] = {}
     for name, arr in columns.items():
-        m = missing_mask(arr)
+        m = masks[name]
         for j in np.flatnonzero(m & ~miss).tolist():
             first.setdefault(int(j), name)
         miss |= m

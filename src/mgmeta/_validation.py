@@ -138,8 +138,9 @@ def check_lengths(arrays: Mapping[str, np.ndarray]) -> int:
 
 def first_index(mask: np.ndarray) -> int | None:
     """Position of the first True in ``mask``, or None."""
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else None
+    if not mask.any():
+        return None
+    return int(np.flatnonzero(mask)[0])
 
 
 

@@ -299,6 +299,22 @@ def tau2_dl(yi, vi, mask, X=None) -> Tau2Estimate:
     return _closed(t, se)
 
 
+def _dl_single(yi: np.ndarray, vi: np.ndarray) -> Tau2Estimate:
+    """:func:`tau2_dl` for one intercept-only fit of all its 1-D studies: the same operations on scalars."""
+    red = np.add.reduce
+    k = np.float64(yi.shape[0])
+    p = 1
+    w = 1.0 / vi
+    s1 = red(w)
+    rss = red(w * (yi - red(w * yi) / s1) ** 2)
+    s2 = red(w ** 2)
+    trp = s1 - s2 / s1
+    quad = s2 - 2 * red(w ** 3) / s1 + s2 * s2 / s1 ** 2
+    t = np.maximum((rss - (k - p)) / trp, 0.0)
+    se = np.sqrt((2 * (k - p) + 4 * t * trp + 2 * t ** 2 * quad) / trp ** 2)
+    return _closed(t, se)
+
+
 def tau2_hs(yi, vi, mask, X=None) -> Tau2Estimate:
     """Hunter-Schmidt: (Q - k) / sum(1/vi)."""
     k, p = _kp(mask, X)
@@ -540,6 +556,87 @@ def tau2_pm(yi, vi, mask, X=None, control: Control | None = None, target=None) -
     return Tau2Estimate(tau2=tau2, se_tau2=se, iterations=it, converged=conv)
 
 
+def _zeroin_single(f: Callable[[float], float], a: float, b: float, fa: float, fb: float, tol: float,
+                   maxiter: int) -> tuple[float, int, bool]:
+    """:func:`zeroin` for one root, on Python floats: the same steps and operations, without ``where``."""
+    c, fc = a, fa
+    it = 0
+    if fa == 0 or fb == 0:
+        return (a if fa == 0 else b), 0, True
+    for _ in range(maxiter + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * _EPS * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0:
+            return b, it, True
+        cb = c - b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                qq = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * qq * (qq - t1) - (b - a) * (t1 - 1.0))
+                q = (qq - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            p = abs(p)
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b = b + new_step
+        fb = f(b)
+        it += 1
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b, it, False
+
+
+def _median(x: np.ndarray) -> np.float64:
+    """np.median (and np.nanmedian without NaN) of a 1-D array, bit for bit, without their overhead."""
+    s = np.sort(x)
+    n = s.shape[0]
+    h = n // 2
+    return s[h] if n % 2 else (s[h - 1] + s[h]) / 2
+
+
+def _pm_single(yi: np.ndarray, vi: np.ndarray, ctl: Control) -> Tau2Estimate:
+    """:func:`tau2_pm` for one intercept-only fit of all its 1-D studies: the same operations on scalars."""
+    red = np.add.reduce
+    k = np.float64(yi.shape[0])
+    target = k - 1
+
+    def f(t: float) -> float:
+        w = 1.0 / (vi + t)
+        s1 = red(w)
+        return float(red(w * (yi - red(w * yi) / s1) ** 2) - target)
+
+    f_lo = f(0.0)
+    tau2, it, conv = 0.0, 0, True
+    if f_lo < 0:                                         # the bracket is not needed
+        return _closed(np.asarray(np.float64(0.0)), np.sqrt(2 * k ** 2 / (k - 1) / red(1.0 / (vi + 0.0)) ** 2))
+    med = _median(yi)
+    upper = np.maximum(100.0, 10 * (1.4826 * _median(np.abs(yi - med))) ** 2)
+    f_hi = f(float(upper))
+    if f_hi > 0:
+        tau2, conv = float(upper), False
+    else:
+        tau2, it, conv = _zeroin_single(f, 0.0, float(upper), f_lo, f_hi, ctl.tol, ctl.maxiter)
+    t2 = np.maximum(np.float64(tau2), 0.0)
+    w = 1.0 / (vi + t2)
+    se = np.sqrt(2 * k ** 2 / (k - 1) / red(w) ** 2)
+    return Tau2Estimate(tau2=np.asarray(t2), se_tau2=np.asarray(se), iterations=np.asarray(it),
+                        converged=np.asarray(conv))
+
+
 def tau2_ee(yi, vi, mask, X=None) -> Tau2Estimate:
     """Equal-effects model: tau² fixed at 0."""
     shape = np.shape(yi)[:-1]
@@ -689,6 +786,16 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
+    if mask is None and X is None and method in ("DL", "PM", "REML", "ML", "EB") and yi.ndim == 1 \
+            and yi.shape == vi.shape and yi.shape[0] > 1:
+        # one intercept-only fit: scalar paths through the same operations (same numbers, bit for bit)
+        ctl = DEFAULT_CONTROL if control is None else control
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            est = _dl_single(yi, vi) if method == "DL" else _pm_single(yi, vi, ctl) if method == "PM" else \
+                _fisher_scoring_single(yi, vi, method, ctl)
+        if raise_on_failure and not est.converged:
+            _not_converged(method, control)
+        return est
     if mask is None:
         mask = np.ones(yi.shape, dtype=bool)
     mask = np.broadcast_to(np.asarray(mask, dtype=bool), yi.shape)
@@ -711,13 +818,17 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, mask: np.ndarray 
                            iterations=np.where(single, 0, est.iterations),
                            converged=np.where(single, True, est.converged))
     if raise_on_failure and not np.all(est.converged):
-        kind = ("Fisher scoring" if method in ("ML", "REML", "EB") else
-                "the fixed-point iteration" if method in ("SJIT", "DLIT") else "the root finder")
-        ctl = DEFAULT_CONTROL if control is None else control
-        raise ConvergenceError(f"tau² estimator {method}: {kind} did not converge within "
-                               f"{ctl.maxiter} iterations (threshold {ctl.threshold:g}); raise "
-                               "control={'maxiter': ...}, or try another method")
+        _not_converged(method, control)
     return est
+
+
+def _not_converged(method: str, control: Control | None) -> None:
+    kind = ("Fisher scoring" if method in ("ML", "REML", "EB") else
+            "the fixed-point iteration" if method in ("SJIT", "DLIT") else "the root finder")
+    ctl = DEFAULT_CONTROL if control is None else control
+    raise ConvergenceError(f"tau² estimator {method}: {kind} did not converge within "
+                           f"{ctl.maxiter} iterations (threshold {ctl.threshold:g}); raise "
+                           "control={'maxiter': ...}, or try another method")
 
 
 def se_tau2_fixed(method: str, yi: np.ndarray, vi: np.ndarray, tau2: float, X: np.ndarray | None = None,

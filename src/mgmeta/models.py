@@ -8,6 +8,7 @@ returns a :class:`MetaAnalysisResult`, on which every follow-up hangs.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +146,9 @@ def fit_arrays(yi: np.ndarray, vi: np.ndarray, *, method: str = "REML", test: st
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
+    if mask is None and X is None and weights is None and weighted and method != "GENQ" and yi.ndim == 1 \
+            and vi.shape == yi.shape and yi.shape[0] > 1 and (tau2 is None or np.ndim(tau2) == 0):
+        return _fit_one(yi, vi, method, test, level, tau2, raise_on_failure, control)
     if mask is None:
         mask = np.ones(yi.shape, dtype=bool)
     mask = np.broadcast_to(np.asarray(mask, dtype=bool), yi.shape)
@@ -240,6 +244,70 @@ def check_standard_fit(res: Any, what: str) -> None:
     if getattr(res, "user_weights", None) is not None or not getattr(res, "weighted", True):
         raise MgmetaError(f"{what} is not available for a model fitted with user weights or weighted=False; "
                           "refit the model without them")
+
+
+def _fit_one(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: float, tau2: Any,
+             raise_on_failure: bool, control: Control | None) -> FitArrays:
+    """:func:`fit_arrays` for one intercept-only fit of k >= 2 studies (1-D ``yi``, ``vi``, no mask).
+
+    The same floating-point operations as the batched code on a batch of shape ``()``, in the same
+    order (the same numbers, bit for bit), without the masks, ``where`` and ``einsum`` calls that cost
+    more than the arithmetic for one fit.
+    """
+    k = np.int64(yi.shape[0])
+    if tau2 is None:
+        est = estimate_tau2(method, yi, vi, None, None, raise_on_failure=raise_on_failure, control=control)
+    else:
+        t = np.asarray(tau2, dtype=float).reshape(())
+        est = Tau2Estimate(t, np.full((), np.nan), np.zeros((), int), np.ones((), bool))
+    t2 = est.tau2
+    red = np.add.reduce
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = 1.0 / (vi + t2)
+        s1 = red(w)
+        b = red(w * yi) / s1
+        beta = np.array([b])
+        vb = np.array([[1.0 / s1]])
+        df = np.float64(k - 1)
+        if test in ("knha", "adhoc"):
+            rss = red(w * (yi - b) ** 2)
+            s2w = np.float64(0.0) if rss <= np.finfo(float).eps else rss / df
+            if test == "adhoc":
+                s2w = np.maximum(s2w, 1.0)
+            vb = vb * s2w
+        else:
+            s2w = np.ones(())
+        se = np.sqrt(vb[0])
+        stat = beta / se
+        alpha = 1 - level
+        if test in T_TESTS:
+            dfe = np.array([df]) if df > 0 else np.array([np.nan])
+            pval = 2 * special.stdtr(dfe, -np.abs(stat))
+            crit = -special.stdtrit(dfe, alpha / 2)
+        else:
+            pval = 2 * special.ndtr(-np.abs(stat))
+            crit = np.full(stat.shape, -special.ndtri(alpha / 2))
+        ci_lo = beta - crit * se
+        ci_hi = beta + crit * se
+        half = crit[..., 0] * np.sqrt(se[..., 0] ** 2 + t2)      # [..., 0]: 0-d arrays, as the batched code
+        pi_lo = beta[..., 0] - half
+        pi_hi = beta[..., 0] + half
+        w0 = 1.0 / vi
+        s10 = red(w0)
+        q = np.maximum(0.0, red(w0 * (yi - red(w0 * yi) / s10) ** 2))
+        qp = special.chdtrc(df, q)
+        vt = df / (s10 - red(w0 ** 2) / s10)
+        if method in ("EE", "FE"):
+            i2 = np.maximum(0.0, 100 * (q - df) / q) if q > 0 else np.float64(0.0)
+            h2 = q / df
+        else:
+            i2 = 100 * t2 / (vt + t2)
+            h2 = t2 / vt + 1
+        weights = 100 * w / s1
+    return FitArrays(beta=beta, se=se, statistic=stat, pvalue=pval, ci_lower=ci_lo, ci_upper=ci_hi, vb=vb,
+                     pi_lower=pi_lo, pi_upper=pi_hi, tau2=t2, se_tau2=est.se_tau2, i2=i2, h2=h2, q=q,
+                     q_pvalue=qp, k=k, df=df if test in T_TESTS else np.float64(np.nan), weights=weights,
+                     s2w=s2w, vt=vt, iterations=est.iterations, converged=est.converged)
 
 
 # --------------------------------------------------------------------------
@@ -658,6 +726,26 @@ def frame_labels(frame: pd.DataFrame) -> list[str] | None:
     return clean_labels(frame[col], len(frame), stacklevel=5)
 
 
+def _plain_arrays(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fresh copies of ``yi`` and ``vi`` when they are 1-D float arrays of the same length (k >= 2) with
+    finite values and positive variances, which every check of the general path would accept as they
+    are; None otherwise (the general path then runs and raises what it raises)."""
+    if type(yi) is not np.ndarray or type(vi) is not np.ndarray or yi.dtype.kind != "f" \
+            or vi.dtype.kind != "f" or yi.ndim != 1 or yi.shape != vi.shape or yi.shape[0] < 2:
+        return None
+    y = yi.astype(float)
+    v = vi.astype(float)
+    if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
+        return None
+    return y, v
+
+
+@functools.lru_cache(maxsize=64)
+def _default_labels(k: int) -> tuple[str, ...]:
+    """Study labels "1" ... "k" (metafor's default)."""
+    return tuple(str(i + 1) for i in range(k))
+
+
 def _from_frame(frame: pd.DataFrame, na_action: str = "fail", labels: Any = None,
                 extra: dict[str, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, list[str], str | None, pd.DataFrame, tuple[str, ...],
@@ -835,7 +923,11 @@ def meta_analysis(yi: Any = None, vi: Any = None, *, method: str = "REML", test:
                 and np.ndim(weights) == 0)
     w_arg = None if weights is None or w_scalar else weights
     w_used: Any = weights if w_scalar else None
-    if isinstance(yi, pd.DataFrame):
+    plain = _plain_arrays(yi, vi) if data is None and sei is None and labels is None and weights is None \
+        else None
+    if plain is not None:
+        yi_arr, vi_arr = plain
+    elif isinstance(yi, pd.DataFrame):
         if vi is not None or sei is not None:
             raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
         # weights= names a column of the frame, or is matched to its rows (by index for a Series)
@@ -863,7 +955,8 @@ def meta_analysis(yi: Any = None, vi: Any = None, *, method: str = "REML", test:
             w_used = cols["weights"]
     lab = resolve_labels(labels, len(yi_arr)) if labels is not None else None
     k = check_lengths({"yi": yi_arr, "vi": vi_arr})
-    check_positive(vi_arr, "vi", lab)
+    if plain is None:
+        check_positive(vi_arr, "vi", lab)
     user_w = _check_weights(w_used, weighted, method, k, lab)
     if test in T_TESTS and k < 2:
         warnings.warn(f"test={test!r} needs at least 2 studies (t with k - 1 df); using the z test, as metafor",
@@ -882,7 +975,7 @@ def meta_analysis(yi: Any = None, vi: Any = None, *, method: str = "REML", test:
     fa = fit_arrays(yi_arr, vi_arr, method=method, test=test, level=level, tau2=tau2, control=ctl, weights=user_w,
                     weighted=bool(weighted))
     random = method not in ("EE", "FE")
-    labels_t = tuple(lab) if lab is not None else tuple(str(i + 1) for i in range(k))
+    labels_t = tuple(lab) if lab is not None else _default_labels(k)
     if random and k > 1 and tau2 is None:
         se_t2: float | None = float(fa.se_tau2)
     elif random and k > 1:
