@@ -157,8 +157,58 @@ class _Projection:
         return np.einsum("...ij,...i,...j->...", P2, a, b)
 
 
+class _ProjectionBatchedX(_Projection):
+    """P for a batch of design matrices ``X`` (..., k, p) (permutations), without forming the k x k P.
+
+    With B = (X'WX)^-1 and leverages h_i = x_i' B x_i: tr(P) = sum w - sum w² h,
+    diag(P) = w - w² h, and sum_ij P_ij² a_i b_j = sum w² a b - 2 sum w³ h a b + tr(B M_u B M_v)
+    with M_u = X' diag(w² a) X, M_v = X' diag(w² b) X: O(k p²) per fit instead of O(k² p), the same
+    quantities up to the rounding of a different order of operations.
+    """
+
+    def __init__(self, w: np.ndarray, y: np.ndarray, X: np.ndarray):
+        self.w = w
+        self.X = X
+        Xw = X * w[..., None]                          # W X, (..., k, p)
+        Xt = np.swapaxes(X, -1, -2)
+        self.B = np.linalg.inv(Xt @ Xw)
+        self.beta = (self.B @ (Xt @ (w * y)[..., None]))[..., 0]
+        self.resid = y - (X @ self.beta[..., None])[..., 0]
+        self._h: np.ndarray | None = None
+
+    def leverage(self) -> np.ndarray:
+        """h_i = x_i' B x_i, shape (..., k)."""
+        if self._h is None:
+            self._h = ((self.X @ self.B) * self.X).sum(-1)
+        return self._h
+
+    @property
+    def P(self) -> np.ndarray:
+        """P explicitly (only for code that needs the matrix itself)."""
+        Xw = self.X * self.w[..., None]
+        return np.einsum("...k,...kl->...kl", self.w, np.eye(self.w.shape[-1])) - Xw @ self.B @ np.swapaxes(Xw, -1, -2)
+
+    def trace(self) -> np.ndarray:
+        return self.w.sum(-1) - (self.w ** 2 * self.leverage()).sum(-1)
+
+    def diag(self) -> np.ndarray:
+        return self.w - self.w ** 2 * self.leverage()
+
+    def quad(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> np.ndarray:
+        w2 = self.w ** 2
+        ab = np.broadcast_to(a, w2.shape) * np.broadcast_to(b, w2.shape)
+        Xt = np.swapaxes(self.X, -1, -2)
+        BMu = self.B @ (Xt @ (self.X * (w2 * a)[..., None]))
+        BMv = BMu if (np.isscalar(a) and np.isscalar(b) and a == b) else \
+            self.B @ (Xt @ (self.X * (w2 * b)[..., None]))
+        cross = (BMu * np.swapaxes(BMv, -1, -2)).sum((-2, -1))
+        return (w2 * ab).sum(-1) - 2 * (w2 * self.w * self.leverage() * ab).sum(-1) + cross
+
+
 def projection(w: np.ndarray, y: np.ndarray, X: np.ndarray | None = None) -> _Projection:
     """The weighted least-squares projection for weights ``w`` (internal building block)."""
+    if X is not None and X.ndim > 2:
+        return _ProjectionBatchedX(w, y, X)
     return _Projection(w, y, X)
 
 

@@ -396,12 +396,12 @@ class MetaRegressionResult:
         return transform_frame(out, ("pred", "ci_lower", "ci_upper", "pi_lower", "pi_upper"), fn)
 
     def permutation_test(self, n: int = 1000, seed: int | None = None,
-                         exact: bool | None = None) -> PermutationTestResult:
+                         exact: bool | None = None, n_jobs: int | None = None) -> PermutationTestResult:
         """Permutation p-values for the coefficients and QM (metafor's ``permutest()``).
 
         See :func:`permutation_test`.
         """
-        return permutation_test(self, n=n, seed=seed, exact=exact)
+        return permutation_test(self, n=n, seed=seed, exact=exact, n_jobs=n_jobs)
 
     def influence(self) -> pd.DataFrame:
         """Case-deletion diagnostics (see :func:`mgmeta.analyses.sensitivity.influence`)."""
@@ -935,8 +935,17 @@ def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | Non
     return stat, np.where(ok, qm, np.nan)
 
 
+def _permutation_kernel(payload: Mapping[str, Any], chunk: Any) -> dict[str, np.ndarray]:
+    """One chunk of permuted fits for :func:`mgmeta.engine.run_chunks` (rows or signs per item)."""
+    s, q = permutation_distribution(payload["yi"], payload["vi"], payload["X"], method=payload["method"],
+                                    test=payload["test"], level=payload["level"], btt=payload["btt"],
+                                    tau2=payload["tau2"], rows=chunk.items.get("rows"),
+                                    signs=chunk.items.get("signs"), control=payload["control"])
+    return {"statistic": s, "qm": q}
+
+
 def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
-                     exact: bool | None = None) -> PermutationTestResult:
+                     exact: bool | None = None, n_jobs: int | None = None) -> PermutationTestResult:
     """Permutation tests of a fitted model, as metafor's ``permutest()``.
 
     Parameters
@@ -952,6 +961,10 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
     exact : bool, optional
         Evaluate every distinct permutation. Default (None): exactly when
         their number is at most ``n``, as metafor.
+    n_jobs : int, optional
+        Local threads for the permuted fits (None or -1: one per available
+        core, as :func:`mgmeta.engine.run_chunks`); the results do not
+        depend on it.
 
     Returns
     -------
@@ -963,8 +976,9 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
     |z*_j| >= |z_j| - tol, that of the omnibus test the share with
     QM* >= QM - tol (tol = sqrt(machine epsilon), metafor's ``comptol``);
     with ``test="knha"`` the t and F statistics take their place. All
-    permuted models are fitted as batches by
-    :func:`mgmeta.models.fit_arrays`, in chunks that bound memory. Random
+    permuted models are fitted as batches of permuted design matrices by
+    :func:`mgmeta.models.fit_arrays`, in chunks that bound memory, run by
+    the engine (:func:`mgmeta.engine.run_chunks`) on ``n_jobs`` threads. Random
     permutations differ from R's (another random generator), exact tests
     agree with metafor to the last digit.
 
@@ -1011,11 +1025,18 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
     stats_l: list[np.ndarray] = []
     qm_l: list[np.ndarray] = []
 
-    def run(rows: np.ndarray | None = None, signs: np.ndarray | None = None) -> None:
-        s, q = permutation_distribution(yi, vi, X, method=method, test=test, level=level, btt=btt, tau2=tau2,
-                                        rows=rows, signs=signs, control=ctl)
-        stats_l.append(s)
-        qm_l.append(q)
+    from mgmeta.engine import chunk_size_for, run_chunks
+
+    def run(rows: np.ndarray | None = None, signs: np.ndarray | None = None, design: Any = X) -> None:
+        items = {"rows": rows} if rows is not None else {"signs": signs}
+        m = len(rows if rows is not None else signs)
+        payload = {"yi": yi, "vi": vi, "X": design, "method": method, "test": test, "level": level, "btt": btt,
+                   "tau2": tau2, "control": ctl}
+        out = run_chunks(_permutation_kernel, payload, m, chunk_size=chunk_size_for(k, None if design is None
+                                                                                   else design.shape[1]),
+                         items=items, progress=False, n_jobs=n_jobs, desc="permutations", unit="perm")
+        stats_l.append(out["statistic"])
+        qm_l.append(out["qm"])
 
     if do_exact:
         total = count
@@ -1028,10 +1049,7 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
             # distinct arrangements of the design rows: position i gets unique row arr[i]
             uniq = np.unique(np.asarray(X), axis=0)
             for arr in _multiset_permutations(groups, chunk):
-                s, q = permutation_distribution(yi, vi, uniq, method=method, test=test, level=level, btt=btt,
-                                                tau2=tau2, rows=arr, control=ctl)
-                stats_l.append(s)
-                qm_l.append(q)
+                run(rows=arr, design=uniq)
     else:
         total = n
         rng = np.random.default_rng(seed)
