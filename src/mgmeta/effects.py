@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from mgmeta._inputs import check_data, check_na_action, gather, missing_mask, omit_missing
 from mgmeta._validation import (
@@ -438,7 +438,7 @@ def _from_contrast(measure: str, a: dict[str, np.ndarray], level: float,
         if not lo[i] <= est[i] <= hi[i]:
             raise study_error(lab, i, "estimate",
                               f"estimate ({est[i]}) lies outside its confidence limits ({lo[i]}, {hi[i]})")
-    z = stats.norm.isf((1 - level) / 2)
+    z = -special.ndtri((1 - level) / 2)
     if ratio:
         yi = np.log(est)
         sei = (np.log(hi) - np.log(lo)) / (2 * z)

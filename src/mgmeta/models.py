@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from mgmeta import _format as fmt
 from mgmeta._validation import (
@@ -522,8 +522,8 @@ class MetaAnalysisResult:
         y = np.asarray(self.yi, float)
         v = np.asarray(self.vi, float)
         mask = np.ones(y.shape, bool)
-        crit_u = stats.chi2.isf(alpha / 2, df)
-        crit_l = stats.chi2.ppf(alpha / 2, df)
+        crit_u = special.chdtri(df, alpha / 2)                 # scipy.stats.chi2.isf
+        crit_l = 2 * special.gammaincinv(df / 2, alpha / 2)   # scipy.stats.chi2.ppf
         t_min, t_max = 0.0, max(100.0, self.tau2 * 10)
 
         def qfun(t, target):

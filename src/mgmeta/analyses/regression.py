@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from mgmeta import _format as fmt
 from mgmeta._validation import (
@@ -387,9 +387,9 @@ class MetaRegressionResult:
         pred = Xn @ self.coef
         se = np.sqrt(np.einsum("ip,pq,iq->i", Xn, self.vb, Xn))
         if self.test == "knha":
-            crit = stats.t.isf((1 - lev) / 2, self.k - self.p)
+            crit = -special.stdtrit(self.k - self.p, (1 - lev) / 2)
         else:
-            crit = stats.norm.isf((1 - lev) / 2)
+            crit = -special.ndtri((1 - lev) / 2)
         half = crit * np.sqrt(se ** 2 + self.tau2)
         out = pd.DataFrame({"pred": pred, "se": se, "ci_lower": pred - crit * se, "ci_upper": pred + crit * se,
                             "pi_lower": pred - half, "pi_upper": pred + half})
@@ -594,9 +594,9 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
     df = k - p
     if test == "knha":
         qm = qm / m
-        qm_p = float(stats.f.sf(qm, m, df)) if df > 0 else float("nan")
+        qm_p = float(special.fdtrc(m, df, qm)) if df > 0 else float("nan")
     else:
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = float(special.chdtrc(m, qm))
     r2_val: float | None = None
     if r2 and intercept and p > 1:
         if random:
