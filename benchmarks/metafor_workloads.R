@@ -26,6 +26,14 @@ d <- dat.hackshaw1998[1:20, ]
 d$year_c <- d$year - 1985
 d$cohort <- as.numeric(d$design == "cohort")
 
+## the "hard" data set (benchmarks/hard20.json, written by make_hard20.py): REML takes 30 iterations
+script_dir <- local({
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f) == 1) dirname(normalizePath(f)) else "."
+})
+hj <- fromJSON(file.path(script_dir, "hard20.json"))
+h <- data.frame(yi = hj$yi, vi = hj$vi, x1 = hj$x1, x2 = hj$x2)
+
 ## wall-clock seconds, with the CPU seconds (user + system) as attribute "cpu"
 timed <- function(expr) {
   invisible(gc())
@@ -47,6 +55,18 @@ for (i in 1:20) rma(yi, vi, data = d, method = "REML")
 n <- n_of(300)
 el <- timed(for (i in seq_len(n)) rma(yi, vi, data = d, method = "REML"))
 add("single_reml_k20", "rma(yi, vi, data=d, method='REML')", n, 1, el, "mean time of one fit (n_done fits timed)")
+
+## 1b. single fits on both data sets: REML (the hard data: 30 Fisher-scoring iterations), DL, PM
+for (m in c("REML", "DL", "PM")) for (which in c("k20", "hard20")) {
+  dd <- if (which == "k20") d else h
+  name <- sprintf("single_%s_%s", tolower(m), which)
+  if (name == "single_reml_k20") next
+  for (i in 1:20) rma(yi, vi, data = dd, method = m)
+  n <- n_of(300)
+  el <- timed(for (i in seq_len(n)) rma(yi, vi, data = dd, method = m))
+  add(name, sprintf("rma(yi, vi, data=%s, method='%s')", if (which == "k20") "d" else "h", m), n, 1, el,
+      "mean time of one fit (n_done fits timed)")
+}
 
 ## 2. GOSH, REML, 16 studies: 65,535 subsets
 fit16 <- rma(yi, vi, data = d[1:16, ], method = "REML")
@@ -71,6 +91,14 @@ set.seed(1)
 el <- timed(permutest(fm, iter = n, progbar = FALSE))
 add("permutest_reml_2mods", sprintf("permutest(rma(yi, vi, mods=~year_c+cohort, data=d, method='REML'), iter=%d)",
                                     n), n, 10000, el, "extrapolated to 10,000 permutations")
+
+## 4b. the same permutation test on the hard data (moderators x1, x2)
+fmh <- rma(yi, vi, mods = ~ x1 + x2, data = h, method = "REML")
+n <- n_of(300)
+set.seed(1)
+el <- timed(permutest(fmh, iter = n, progbar = FALSE))
+add("permutest_reml_2mods_hard20", sprintf("permutest(rma(yi, vi, mods=~x1+x2, data=h, method='REML'), iter=%d)", n),
+    n, 10000, el, "extrapolated to 10,000 permutations")
 
 ## 5. leave-one-out of the REML fit of 20 studies
 fit <- rma(yi, vi, data = d, method = "REML")

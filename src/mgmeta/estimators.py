@@ -179,7 +179,7 @@ class _ProjectionBatchedX(_Projection):
     def leverage(self) -> np.ndarray:
         """h_i = x_i' B x_i, shape (..., k)."""
         if self._h is None:
-            self._h = ((self.X @ self.B) * self.X).sum(-1)
+            self._h = np.einsum("...kp,...kp->...k", self.X @ self.B, self.X)
         return self._h
 
     @property
@@ -201,7 +201,7 @@ class _ProjectionBatchedX(_Projection):
         BMu = self.B @ (Xt @ (self.X * (w2 * a)[..., None]))
         BMv = BMu if (np.isscalar(a) and np.isscalar(b) and a == b) else \
             self.B @ (Xt @ (self.X * (w2 * b)[..., None]))
-        cross = (BMu * np.swapaxes(BMv, -1, -2)).sum((-2, -1))
+        cross = np.einsum("...ij,...ji->...", BMu, BMv)
         return (w2 * ab).sum(-1) - 2 * (w2 * self.w * self.leverage() * ab).sum(-1) + cross
 
 
