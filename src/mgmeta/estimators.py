@@ -169,6 +169,7 @@ class _ProjectionBatchedX(_Projection):
     def __init__(self, w: np.ndarray, y: np.ndarray, X: np.ndarray):
         self.w = w
         self.X = X
+        self._X = X                                    # typed: never None here
         Xw = X * w[..., None]                          # W X, (..., k, p)
         Xt = np.swapaxes(X, -1, -2)
         self.B = np.linalg.inv(Xt @ Xw)
@@ -179,13 +180,13 @@ class _ProjectionBatchedX(_Projection):
     def leverage(self) -> np.ndarray:
         """h_i = x_i' B x_i, shape (..., k)."""
         if self._h is None:
-            self._h = np.einsum("...kp,...kp->...k", self.X @ self.B, self.X)
+            self._h = np.einsum("...kp,...kp->...k", self._X @ self.B, self._X)
         return self._h
 
     @property
     def P(self) -> np.ndarray:
         """P explicitly (only for code that needs the matrix itself)."""
-        Xw = self.X * self.w[..., None]
+        Xw = self._X * self.w[..., None]
         return np.einsum("...k,...kl->...kl", self.w, np.eye(self.w.shape[-1])) - Xw @ self.B @ np.swapaxes(Xw, -1, -2)
 
     def trace(self) -> np.ndarray:
@@ -197,10 +198,10 @@ class _ProjectionBatchedX(_Projection):
     def quad(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> np.ndarray:
         w2 = self.w ** 2
         ab = np.broadcast_to(a, w2.shape) * np.broadcast_to(b, w2.shape)
-        Xt = np.swapaxes(self.X, -1, -2)
-        BMu = self.B @ (Xt @ (self.X * (w2 * a)[..., None]))
+        Xt = np.swapaxes(self._X, -1, -2)
+        BMu = self.B @ (Xt @ (self._X * (w2 * a)[..., None]))
         BMv = BMu if (np.isscalar(a) and np.isscalar(b) and a == b) else \
-            self.B @ (Xt @ (self.X * (w2 * b)[..., None]))
+            self.B @ (Xt @ (self._X * (w2 * b)[..., None]))
         cross = np.einsum("...ij,...ji->...", BMu, BMv)
         return (w2 * ab).sum(-1) - 2 * (w2 * self.w * self.leverage() * ab).sum(-1) + cross
 

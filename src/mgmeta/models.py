@@ -305,9 +305,10 @@ def _fit_one(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: floa
             h2 = t2 / vt + 1
         weights = 100 * w / s1
     return FitArrays(beta=beta, se=se, statistic=stat, pvalue=pval, ci_lower=ci_lo, ci_upper=ci_hi, vb=vb,
-                     pi_lower=pi_lo, pi_upper=pi_hi, tau2=t2, se_tau2=est.se_tau2, i2=i2, h2=h2, q=q,
-                     q_pvalue=qp, k=k, df=df if test in T_TESTS else np.float64(np.nan), weights=weights,
-                     s2w=s2w, vt=vt, iterations=est.iterations, converged=est.converged)
+                     pi_lower=pi_lo, pi_upper=pi_hi, tau2=t2, se_tau2=est.se_tau2, i2=np.asarray(i2),
+                     h2=np.asarray(h2), q=q, q_pvalue=qp, k=np.asarray(k),
+                     df=np.asarray(df if test in T_TESTS else np.nan), weights=weights, s2w=np.asarray(s2w), vt=vt,
+                     iterations=est.iterations, converged=est.converged)
 
 
 # --------------------------------------------------------------------------

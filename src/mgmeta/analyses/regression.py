@@ -1028,8 +1028,8 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
     from mgmeta.engine import chunk_size_for, run_chunks
 
     def run(rows: np.ndarray | None = None, signs: np.ndarray | None = None, design: Any = X) -> None:
-        items = {"rows": rows} if rows is not None else {"signs": signs}
-        m = len(rows if rows is not None else signs)
+        items: dict[str, np.ndarray] = {"rows": rows} if rows is not None else {"signs": np.asarray(signs)}
+        m = len(next(iter(items.values())))
         payload = {"yi": yi, "vi": vi, "X": design, "method": method, "test": test, "level": level, "btt": btt,
                    "tau2": tau2, "control": ctl}
         out = run_chunks(_permutation_kernel, payload, m, chunk_size=chunk_size_for(k, None if design is None
