@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from mgmeta.control import DEFAULT_CONTROL, Control
 from mgmeta.errors import ConvergenceError, DataError
@@ -730,7 +730,10 @@ def tau2_genq(yi, vi, mask, X=None, weights=None) -> Tau2Estimate:
 def tau2_pmm(yi, vi, mask, X=None, control: Control | None = None) -> Tau2Estimate:
     """Median-unbiased Paule-Mandel: generalised Q equal to the median of chi²(k - p)."""
     k, p = _kp(mask, X)
-    return tau2_pm(yi, vi, mask, X, control=control, target=stats.chi2.ppf(0.5, k - p))
+    df = np.asarray(k - p, dtype=float)
+    with np.errstate(invalid="ignore"):     # scipy.stats.chi2.ppf(0.5, df): NaN for df <= 0
+        median = np.where(df > 0, 2 * special.gammaincinv(np.where(df > 0, df, 1.0) / 2, 0.5), np.nan)
+    return tau2_pm(yi, vi, mask, X, control=control, target=median)
 
 
 def _iterate(step: Callable[[np.ndarray, np.ndarray], np.ndarray], start: np.ndarray,
