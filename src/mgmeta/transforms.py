@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import integrate, special
 
 from mgmeta.errors import DataError
 
@@ -161,6 +161,7 @@ def _integrated(f: Callable[[float], float], xi: Any, tau2: float) -> np.ndarray
     if tau2 == 0:
         return np.vectorize(f, otypes=[float])(x)
     sd = np.sqrt(tau2)
+    from scipy import stats          # here, so that printing a fit does not import scipy.stats
 
     def one(m: float) -> float:
         if not np.isfinite(m):
