@@ -167,6 +167,29 @@ def gather(args: Mapping[str, Any], data: pd.DataFrame | None = None) -> Gathere
     return Gathered(columns=cols, index=ref, k=k)
 
 
+def effect_frame(frame: pd.DataFrame, vi: Any, sei: Any,
+                 labels: Any) -> tuple[pd.DataFrame, str | None, Any]:
+    """A frame from ``effect_sizes()`` given as ``yi``: checked, without its dropped rows.
+
+    Returns the frame, its measure (``attrs["measure"]``) and the labels (the
+    frame's study labels when ``labels`` is None). Giving ``vi``/``sei`` too,
+    or a frame without ``yi``/``vi``, raises :class:`DataError`.
+    """
+    if vi is not None or sei is not None:
+        raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
+    for col in ("yi", "vi"):
+        if col not in frame.columns:
+            raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()",
+                            field=col)
+    measure = frame.attrs.get("measure")
+    if "dropped" in frame.columns and frame["dropped"].to_numpy(dtype=bool).any():
+        frame = frame.loc[~frame["dropped"].to_numpy(dtype=bool)]
+    if labels is None:
+        from mgmeta.models import frame_labels
+        labels = frame_labels(frame)
+    return frame, measure, labels
+
+
 def missing_mask(values: np.ndarray) -> np.ndarray:
     """True where a value is missing (None, NaN, pandas NA)."""
     arr = np.asarray(values)

@@ -44,7 +44,7 @@ from mgmeta._validation import (
     effect_inputs,
     resolve_labels,
 )
-from mgmeta._inputs import check_data, check_na_action, gather, missing_mask, omit_missing
+from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, omit_missing
 from mgmeta.control import DEFAULT_CONTROL, Control, check_control
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS, se_tau2_fixed
@@ -552,20 +552,7 @@ def _prepare(yi: Any, vi: Any, sei: Any, labels: Any) -> tuple[np.ndarray, np.nd
     frame = None
     measure = None
     if isinstance(yi, pd.DataFrame):
-        if vi is not None or sei is not None:
-            raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
-        frame = yi
-        for col in ("yi", "vi"):
-            if col not in frame.columns:
-                raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()",
-                                field=col)
-        keep = ~frame["dropped"].to_numpy(dtype=bool) if "dropped" in frame.columns else \
-            np.ones(len(frame), bool)
-        frame = frame.loc[keep]
-        if labels is None:
-            from mgmeta.models import frame_labels
-            labels = frame_labels(frame)
-        measure = yi.attrs.get("measure")
+        frame, measure, labels = effect_frame(yi, vi, sei, labels)
         yi, vi = frame["yi"].to_numpy(dtype=float), frame["vi"].to_numpy(dtype=float)
     y, v, lab = effect_inputs(yi, vi, sei, labels)
     return y, v, lab, measure, frame
@@ -740,19 +727,7 @@ def meta_regression(yi: Any = None, vi: Any = None, mods: Any = None, *, method:
         yi, data = data, None
     measure = None
     if isinstance(yi, pd.DataFrame):                      # a frame from effect_sizes()
-        if vi is not None or sei is not None:
-            raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
-        frame = yi
-        for col in ("yi", "vi"):
-            if col not in frame.columns:
-                raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()",
-                                field=col)
-        measure = frame.attrs.get("measure")
-        if "dropped" in frame.columns and frame["dropped"].to_numpy(dtype=bool).any():
-            frame = frame.loc[~frame["dropped"].to_numpy(dtype=bool)]
-        if labels is None:
-            from mgmeta.models import frame_labels
-            labels = frame_labels(frame)
+        frame, measure, labels = effect_frame(yi, vi, sei, labels)
         if data is not None:
             if not (frame.index.is_unique and data.index.is_unique and frame.index.isin(data.index).all()):
                 raise DataError("data= does not match the rows of the effect-size frame by index; give one "

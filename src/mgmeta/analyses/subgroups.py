@@ -280,11 +280,10 @@ def subgroup_analysis(yi: Any = None, vi: Any = None, groups: Any = None, *, met
     >>> sub.df
     1
     """
-    from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
+    from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, omit_missing
     from mgmeta._validation import effect_inputs, resolve_labels
     from mgmeta.analyses.regression import design_matrix, fit_regression
     from mgmeta.control import check_control
-    from mgmeta.models import frame_labels
 
     check_choice(method, METHODS, "method")
     check_choice(test, TESTS, "test")
@@ -301,18 +300,7 @@ def subgroup_analysis(yi: Any = None, vi: Any = None, groups: Any = None, *, met
         yi, data = data, None
     measure = None
     if isinstance(yi, pd.DataFrame):
-        if vi is not None or sei is not None:
-            raise DataError("give either a frame from effect_sizes() or yi with vi/sei, not both")
-        frame = yi
-        for col in ("yi", "vi"):
-            if col not in frame.columns:
-                raise DataError(f"the data frame has no column {col!r}; build it with mgmeta.effect_sizes()",
-                                field=col)
-        measure = frame.attrs.get("measure")
-        if "dropped" in frame.columns and frame["dropped"].to_numpy(dtype=bool).any():
-            frame = frame.loc[~frame["dropped"].to_numpy(dtype=bool)]
-        if labels is None:
-            labels = frame_labels(frame)
+        frame, measure, labels = effect_frame(yi, vi, sei, labels)
         src = data if data is not None else frame
         cats = _categories(groups, src)
         gth = gather({"yi": frame["yi"], "vi": frame["vi"], "groups": groups, "labels": labels}, src)
