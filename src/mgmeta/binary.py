@@ -312,6 +312,24 @@ def _check_bool(value: Any, name: str) -> bool:
     raise DataError(f"{name} must be True or False, got {value!r}", field=name)
 
 
+def _count_columns(given: dict[str, Any], labels: Any, data: pd.DataFrame | None, na_action: str, *, first: str,
+                   stacklevel: int) -> tuple[dict[str, np.ndarray], list[str] | None, tuple[str, ...]]:
+    """The count columns of a pooling call: gathered (from ``data`` or arrays), studies with missing values
+    handled by ``na_action``, each checked as a vector of equal length; with the labels and omitted studies."""
+    g = gather({**given, "labels": labels}, data)
+    lab_raw = g.columns.pop("labels", None)
+    if g.k == 0:
+        raise DataError(f"empty input: {first} contains no studies", field=first)
+    lab0 = resolve_labels(lab_raw, g.k) if lab_raw is not None else None
+    keep, omitted = omit_missing(g.columns, check_na_action(na_action), lab0, g.k, stacklevel=stacklevel)
+    lab = [x for x, k_ in zip(lab0, keep) if k_] if lab0 is not None else None
+    if lab is None and not keep.all():
+        lab = [str(i + 1) for i in np.flatnonzero(keep)]
+    vec = {name: as_vector(v[keep], name, lab) for name, v in g.columns.items()}
+    check_lengths(vec)
+    return vec, lab, omitted
+
+
 def _tables(ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any, data: pd.DataFrame | None,
             labels: Any, na_action: str = "fail"
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str] | None, tuple[str, ...]]:
@@ -325,17 +343,7 @@ def _tables(ai: Any, bi: Any, ci: Any, di: Any, n1i: Any, n2i: Any, data: pd.Dat
         raise DataError("give either bi (non-events, group 1) or n1i (size of group 1)", field="bi")
     if di is None and n2i is None:
         raise DataError("give either di (non-events, group 2) or n2i (size of group 2)", field="di")
-    g = gather({**dict(given), "labels": labels}, data)
-    lab_raw = g.columns.pop("labels", None)
-    if g.k == 0:
-        raise DataError("empty input: ai contains no studies", field="ai")
-    lab0 = resolve_labels(lab_raw, g.k) if lab_raw is not None else None
-    keep, omitted = omit_missing(g.columns, check_na_action(na_action), lab0, g.k, stacklevel=4)
-    lab = [x for x, k_ in zip(lab0, keep) if k_] if lab0 is not None else None
-    if lab is None and not keep.all():
-        lab = [str(i + 1) for i in np.flatnonzero(keep)]
-    vec = {name: as_vector(v[keep], name, lab) for name, v in g.columns.items()}
-    check_lengths(vec)
+    vec, lab, omitted = _count_columns(dict(given), labels, data, na_action, first="ai", stacklevel=5)
     for name, v in vec.items():
         check_nonnegative(v, name, lab)
     a, c = vec["ai"], vec["ci"]

@@ -19,16 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
-from mgmeta._validation import (
-    as_vector,
-    check_choice,
-    check_lengths,
-    check_level,
-    check_nonnegative,
-    check_positive,
-    resolve_labels,
-)
+from mgmeta._inputs import check_data
+from mgmeta._validation import check_choice, check_level, check_nonnegative, check_positive
 from mgmeta.errors import ContinuityCorrectionWarning, DataError
 
 __all__ = ["RATE_MEASURES", "mantel_haenszel_rates", "mh_irr", "mh_ird"]
@@ -84,17 +76,9 @@ def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, 
     if missing:
         raise DataError(f"measure {measure!r} needs x1i, t1i, x2i, t2i (events and person-time of the two "
                         f"groups); {', '.join(missing)} missing", field=missing[0])
-    g = gather({**given, "labels": labels}, data)
-    lab_raw = g.columns.pop("labels", None)
-    if g.k == 0:
-        raise DataError("empty input: x1i contains no studies", field="x1i")
-    lab0 = resolve_labels(lab_raw, g.k) if lab_raw is not None else None
-    keep_na, omitted = omit_missing(g.columns, check_na_action(na_action), lab0, g.k, stacklevel=5)
-    lab = [x for x, k_ in zip(lab0, keep_na) if k_] if lab0 is not None else None
-    if lab is None and not keep_na.all():
-        lab = [str(i + 1) for i in np.flatnonzero(keep_na)]
-    vec = {n: as_vector(v[keep_na], n, lab) for n, v in g.columns.items()}
-    check_lengths(vec)
+    from mgmeta.binary import _count_columns
+
+    vec, lab, omitted = _count_columns(dict(given), labels, data, na_action, first="x1i", stacklevel=6)
     x1, t1, x2, t2 = vec["x1i"], vec["t1i"], vec["x2i"], vec["t2i"]
     check_nonnegative(x1, "x1i", lab)
     check_nonnegative(x2, "x2i", lab)
