@@ -206,10 +206,237 @@ class _ProjectionBatchedX(_Projection):
         return (w2 * ab).sum(-1) - 2 * (w2 * self.w * self.leverage() * ab).sum(-1) + cross
 
 
+# Small symmetric matrices of a batch, stored batch-last: (p, p, n), so that each entry is one contiguous
+# vector and the algebra of 1 x 1 to 3 x 3 matrices is a few dozen vector operations, not a loop over fits.
+# Only elementwise operations and sums over leading axes are used on them (no BLAS, no einsum over the
+# batch axis), so that every fit's numbers are the same whatever the size of its batch and its place in it.
+
+def sym_inv_last(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and log-determinant of symmetric matrices ``G`` of shape (p, p, n), batch last.
+
+    Closed forms (cofactors) for p <= 3, LAPACK for larger p. Only the upper triangle of ``G`` is read for
+    p <= 3. Singular matrices give inf or NaN entries (no exception), positive definite ones a finite
+    inverse.
+    """
+    p = G.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if p == 1:
+            a = G[0, 0]
+            return (1.0 / a)[None, None], np.log(a)
+        if p == 2:
+            a, b, d = G[0, 0], G[0, 1], G[1, 1]
+            det = a * d - b * b
+            inv = np.empty(G.shape)
+            inv[0, 0] = d / det
+            inv[1, 1] = a / det
+            inv[0, 1] = inv[1, 0] = -b / det
+            return inv, np.log(det)
+        if p == 3:
+            a, b, c = G[0, 0], G[0, 1], G[0, 2]
+            d, e, f = G[1, 1], G[1, 2], G[2, 2]
+            c00 = d * f - e * e
+            c01 = c * e - b * f
+            c02 = b * e - c * d
+            det = a * c00 + b * c01 + c * c02
+            inv = np.empty(G.shape)
+            inv[0, 0] = c00 / det
+            inv[1, 1] = (a * f - c * c) / det
+            inv[2, 2] = (a * d - b * b) / det
+            inv[0, 1] = inv[1, 0] = c01 / det
+            inv[0, 2] = inv[2, 0] = c02 / det
+            inv[1, 2] = inv[2, 1] = (b * c - a * e) / det
+            return inv, np.log(det)
+        Gb = np.moveaxis(G, -1, 0)
+        sign, logdet = np.linalg.slogdet(Gb)
+        ok = sign > 0
+        inv = np.full(Gb.shape, np.nan)
+        if ok.any():
+            inv[ok] = np.linalg.inv(Gb[ok])
+        return np.moveaxis(inv, 0, -1), np.where(ok, logdet, np.nan)
+
+
+def _mm_last(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Products A B of (p, p, n) stacks, batch last (either may be a constant (p, p, 1))."""
+    p = A.shape[1]
+    out = A[:, 0, None, :] * B[None, 0, :, :]
+    for j in range(1, p):
+        out = out + A[:, j, None, :] * B[None, j, :, :]
+    return out
+
+
+def _tr_last(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """tr(A B) of (p, p, n) stacks, batch last (summed in a fixed order: numpy's reductions pick their
+    order by the shape of the whole array)."""
+    p = A.shape[0]
+    out = A[0, 0] * B[0, 0]
+    for a in range(p):
+        for b in range(p):
+            if a or b:
+                out = out + A[a, b] * B[b, a]
+    return out
+
+
+def _mv_last(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A x for (p, p, n) and (p, n), batch last."""
+    out = A[:, 0] * x[0]
+    for j in range(1, A.shape[1]):
+        out = out + A[:, j] * x[j]
+    return out
+
+
+class _SharedDesign:
+    """A full-rank design X (k, p) shared by a batch of fits, held as X = Q R (Q with orthonormal columns).
+
+    Every quantity of the projection is invariant to the basis of the column space except the coefficients,
+    so the fits work with Q (X'WX becomes Q'WQ, whose condition is bounded by the spread of the weights,
+    not by the scaling or collinearity of the moderators) and map back with R^-1 at the end.
+    """
+
+    def __init__(self, X: np.ndarray):
+        k, p = X.shape
+        q, r = np.linalg.qr(X)
+        self.k, self.p = k, p
+        self.Q = q
+        self.QT = np.ascontiguousarray(q.T)
+        self.Rinv = np.linalg.inv(r)[:, :, None]                            # (p, p, 1), batch last
+        self.logdet_rr = 2 * float(np.log(np.abs(np.diag(r))).sum())
+        self.pairs = [(a, b) for a in range(p) for b in range(a, p)]       # the upper triangle
+        # rows q_a * q_b of the upper triangle, then a row of ones: Q' diag(c) Q and sum(c) in one einsum
+        self.rows = np.ascontiguousarray(np.vstack([q[:, a] * q[:, b] for a, b in self.pairs] + [np.ones(k)]))
+
+    def moments(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Q' diag(c_b) Q (p, p, n) and sum(c_b) (n,) for weights ``c`` (n, k)."""
+        m = np.einsum("nk,ck->cn", c, self.rows)                           # sums over the studies
+        p = self.p
+        out = np.empty((p, p, m.shape[1]))
+        for i, (a, b) in enumerate(self.pairs):
+            out[a, b] = m[i]
+            if a != b:
+                out[b, a] = m[i]
+        return out, m[-1]
+
+
+_DESIGNS: dict[tuple, _SharedDesign | None] = {}
+
+
+def _shared_design(X: np.ndarray) -> _SharedDesign | None:
+    """The :class:`_SharedDesign` of ``X``, or None when X is rank deficient (cached by value)."""
+    key = (X.shape, X.tobytes())
+    if key not in _DESIGNS:
+        if len(_DESIGNS) > 32:
+            _DESIGNS.clear()
+        full = X.shape[0] >= X.shape[1] and np.all(np.isfinite(X)) and \
+            np.linalg.matrix_rank(X) == X.shape[1]
+        _DESIGNS[key] = _SharedDesign(np.array(X, dtype=float)) if full else None
+    return _DESIGNS[key]
+
+
+class _ProjectionSharedX(_Projection):
+    """P for a batch of weights ``w`` (..., k) and one design ``X`` (k, p) (permutations of the data,
+    leave-one-out and bootstrap fits of a meta-regression), without forming the k x k P.
+
+    With G = Q'WQ (p x p), G^-1 and M_c = Q' diag(c) Q: tr(P) = sum w - tr(G^-1 M_w²),
+    diag(P) = w - w² h with leverages h_i = q_i' G^-1 q_i, and sum_ij P_ij² a_i b_j = sum w² a b
+    - 2 tr(G^-1 M_(w³ab)) + tr(G^-1 M_(w²a) G^-1 M_(w²b)): O(k p²) per fit. The sums over studies run
+    fit by fit (einsum over the last axis) and the p x p algebra elementwise, so a fit's numbers do not
+    depend on its batch; they are those of the explicit P up to the rounding of another order of
+    operations.
+    """
+
+    def __init__(self, w: np.ndarray, y: np.ndarray, X: np.ndarray, design: _SharedDesign):
+        self.w = w
+        self.X = X
+        self._d = design
+        self._shape = w.shape[:-1]
+        k = design.k
+        self._wf = w.reshape(-1, k)
+        G, self.s1 = design.moments(self._wf)
+        self.s1 = self.s1.reshape(self._shape)
+        self._Gi, self._logdet = sym_inv_last(G)
+        yf = np.broadcast_to(y, w.shape).reshape(-1, k)
+        c = np.einsum("nk,ck->cn", self._wf * yf, design.QT)              # Q'Wy, (p, n)
+        self._gamma = _mv_last(self._Gi, c)                                 # G^-1 Q'Wy, (p, n)
+        g, q = self._gamma, design.Q
+        fitted = g[0][:, None] * q[:, 0]                                    # Q gamma, fit by fit
+        for j in range(1, design.p):
+            fitted = fitted + g[j][:, None] * q[:, j]
+        self.resid = y - fitted.reshape(w.shape)
+        self._m2: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def beta(self) -> np.ndarray:                               # type: ignore[override]
+        b = _mv_last(self._d.Rinv, self._gamma)                             # R^-1 gamma, (p, n)
+        return b.T.reshape(self._shape + (self._d.p,))
+
+    @property
+    def B(self) -> np.ndarray:                                  # type: ignore[override]
+        """(X'WX)^-1 = R^-1 G^-1 R^-T, shape (..., p, p)."""
+        ri = self._d.Rinv
+        b = _mm_last(_mm_last(ri, self._Gi), ri.transpose(1, 0, 2))
+        return np.moveaxis(b, -1, 0).reshape(self._shape + b.shape[:2])
+
+    @property
+    def P(self) -> np.ndarray:
+        """P explicitly (only for code that needs the matrix itself)."""
+        Xw = self.X * self.w[..., None]
+        return np.einsum("...k,...kl->...kl", self.w, np.eye(self.w.shape[-1])) - \
+            Xw @ self.B @ np.swapaxes(Xw, -1, -2)
+
+    def _w2_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._m2 is None:
+            self._m2 = self._d.moments(self._wf * self._wf)
+        return self._m2
+
+    def rss(self) -> np.ndarray:
+        return np.einsum("...k,...k->...", self.w * self.resid, self.resid)
+
+    def ypp(self) -> np.ndarray:
+        we = self.w * self.resid
+        return np.einsum("...k,...k->...", we, we)
+
+    def trace(self) -> np.ndarray:
+        return self.s1 - _tr_last(self._Gi, self._w2_moments()[0]).reshape(self._shape)
+
+    def diag(self) -> np.ndarray:
+        gi, q = self._Gi, self._d.Q
+        h = np.zeros(self._wf.shape)
+        for a, b in self._d.pairs:                                          # h_i = q_i' G^-1 q_i
+            h = h + (gi[a, b] if a == b else 2 * gi[a, b])[:, None] * (q[:, a] * q[:, b])[None, :]
+        return self.w - self.w ** 2 * h.reshape(self.w.shape)
+
+    def quad(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> np.ndarray:
+        w = self._wf
+        ww = w * w
+        if np.isscalar(a) and np.isscalar(b) and a == 1.0 and b == 1.0:
+            mu, s2ab = self._w2_moments()
+            mv = mu
+            m3, _ = self._d.moments(ww * w)
+        else:
+            aa = np.broadcast_to(a, self.w.shape).reshape(w.shape)
+            bb = np.broadcast_to(b, self.w.shape).reshape(w.shape)
+            mu, _ = self._d.moments(ww * aa)
+            mv = mu if (np.isscalar(a) and np.isscalar(b) and a == b) else self._d.moments(ww * bb)[0]
+            m3, _ = self._d.moments(ww * w * aa * bb)
+            s2ab = np.einsum("nk,nk->n", ww * aa, bb)
+        gi = self._Gi
+        gmu = _mm_last(gi, mu)
+        gmv = gmu if mv is mu else _mm_last(gi, mv)
+        out = s2ab - 2 * _tr_last(gi, m3) + _tr_last(gmu, gmv)
+        return out.reshape(self._shape)
+
+    def logdet(self) -> np.ndarray:
+        """log det(X'WX)."""
+        return (self._logdet + self._d.logdet_rr).reshape(self._shape)
+
+
 def projection(w: np.ndarray, y: np.ndarray, X: np.ndarray | None = None) -> _Projection:
     """The weighted least-squares projection for weights ``w`` (internal building block)."""
     if X is not None and X.ndim > 2:
         return _ProjectionBatchedX(w, y, X)
+    if X is not None and w.ndim > 1:
+        design = _shared_design(X)
+        if design is not None:
+            return _ProjectionSharedX(w, y, X, design)
     return _Projection(w, y, X)
 
 
@@ -407,7 +634,8 @@ def _loglik(yi, vi, mask, X, tau2, reml: bool) -> np.ndarray:
         if X is None:
             logdet = np.log(pr.s1)
         else:
-            logdet = np.linalg.slogdet(np.linalg.inv(pr.B))[1]
+            logdet = pr.logdet() if isinstance(pr, _ProjectionSharedX) else \
+                np.linalg.slogdet(np.linalg.inv(pr.B))[1]
         return -0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * logdet - 0.5 * pr.rss()
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * pr.rss()
 
@@ -504,11 +732,12 @@ def _fisher_scoring(yi, vi, mask, X, kind: str, control: Control | None = None) 
     kw = np.broadcast_to(k, shape).reshape(n)
     it = np.zeros(n, dtype=int)
     conv = np.ones(n, dtype=bool)
+    all_in = bool(m.all())                         # no study masked out: the weights need no where()
     idx = np.arange(n)                             # the fits still iterating
     while idx.size:
         it[idx] += 1
         t = tau2[idx]
-        w = _weights(v, t, m)
+        w = 1.0 / (v + t[:, None]) if all_in else _weights(v, t, m)
         pr = projection(w, y, x)
         if kind == "ML":
             adj = (pr.ypp() - w.sum(-1)) / (w ** 2).sum(-1)
@@ -520,10 +749,14 @@ def _fisher_scoring(yi, vi, mask, X, kind: str, control: Control | None = None) 
         # step halving keeps tau2 >= 0; from tau2 = 0 metafor halves a negative step until it
         # underflows to zero, which is the same as not moving
         adj = np.where((t == 0) & (adj < 0), 0.0, adj)
-        neg = t + adj < 0
-        while neg.any():
-            adj = np.where(neg, adj / 2, adj)
-            neg = t + adj < 0
+        neg = np.flatnonzero(t + adj < 0)
+        if neg.size:                               # halve only the steps that need it
+            a, tn = adj[neg], t[neg]
+            short = tn + a < 0
+            while short.any():
+                a = np.where(short, a / 2, a)
+                short = tn + a < 0
+            adj[neg] = a
         new = t + adj
         change = np.abs(t - new)
         tau2[idx] = new
@@ -532,7 +765,8 @@ def _fisher_scoring(yi, vi, mask, X, kind: str, control: Control | None = None) 
         keep = ~over & (change > ctl.threshold)
         if not keep.all():
             idx = idx[keep]
-            y, v, m, kw = y[keep], v[keep], m[keep], kw[keep]
+            y, v, kw = y[keep], v[keep], kw[keep]
+            m = m if all_in else m[keep]
             x = x[keep] if batched_x else x
     tau2 = tau2.reshape(shape)
     it = it.reshape(shape)
