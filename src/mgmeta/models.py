@@ -52,6 +52,7 @@ __all__ = [
     "T_TESTS",
     "RATIO_MEASURES",
     "check_standard_fit",
+    "permuted_data",
 ]
 
 TESTS = ("z", "knha")
@@ -237,6 +238,22 @@ def _user_weighted(a: np.ndarray, y: np.ndarray, m: np.ndarray, mask: np.ndarray
     Xa = X * a[..., None]
     middle = np.einsum("...kp,...k,...kq->...pq", Xa, mm, Xa)
     return pa.beta, pa.B @ middle @ pa.B
+
+
+def permuted_data(yi: np.ndarray, vi: np.ndarray, X: np.ndarray,
+                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Permuted designs as one design and permuted data: ``(design, y, v)``.
+
+    Fit ``b`` of a permutation test gives study ``i`` the design row ``X[rows[b, i]]``. The same fit
+    takes the design rows in sorted order, ``design[j] = X[sort(rows[b])[j]]``, and gives row ``j`` the
+    study that row was assigned to: ``y[b, j] = yi[order[b, j]]`` with ``order = argsort(rows[b])``
+    (stable). Every row of ``rows`` must hold the same values (a permutation of 0..k-1, or of a multiset of
+    row labels for exact tests), so that one design (k, p) serves the whole batch and the projection needs
+    no k x k or per-fit design matrices.
+    """
+    order = np.argsort(rows, axis=1, kind="stable")
+    design = X[np.sort(rows[0])]
+    return design, yi[order], vi[order]
 
 
 def check_standard_fit(res: Any, what: str) -> None:

@@ -48,7 +48,7 @@ from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, om
 from mgmeta.control import DEFAULT_CONTROL, Control, check_control
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS, se_tau2_fixed
-from mgmeta.models import TESTS, MetaAnalysisResult, check_standard_fit, fit_arrays
+from mgmeta.models import TESTS, MetaAnalysisResult, check_standard_fit, fit_arrays, permuted_data
 
 __all__ = [
     "meta_regression",
@@ -62,7 +62,10 @@ __all__ = [
 COMPTOL = float(np.finfo(float).eps) ** 0.5
 """Tolerance of the comparisons of permuted and observed statistics, as metafor's ``comptol``."""
 _CHUNK_ELEMENTS = 4_000_000
-"""Bound on batch * k * k (the projection matrices of a chunk of permuted fits)."""
+"""Random permutations are drawn min(_CHUNK_ELEMENTS // k², 20,000) at a time (the size earlier versions
+fitted at once, kept so that a seed draws the same permutations and gives the same p-values)."""
+_BATCH_ELEMENTS = 4_000_000
+"""Bound on batch * k: permuted fits handed to the engine at once (it splits them into chunks)."""
 
 
 # --------------------------------------------------------------------------
@@ -890,20 +893,23 @@ def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | Non
     k = yi.shape[0]
     if rows is not None and signs is None and X is not None:
         n = rows.shape[0]
-        Xb = X[rows]                                      # (n, k, p)
-        y = np.broadcast_to(yi, (n, k))
+        # Study i meets design row X[rows[b, i]]: the same fit as the design's rows in a fixed order meeting
+        # the studies in the inverse order, so one design serves the whole batch (see permuted_data).
+        Xb, y, v = permuted_data(yi, vi, X, rows)
     elif signs is not None and rows is None:
         n = signs.shape[0]
         Xb = None
         y = signs * yi[None, :]
+        v = np.broadcast_to(vi, (n, k))
     else:
         raise ValueError("give either rows (with X) or signs")
-    v = np.broadcast_to(vi, (n, k))
     fa = fit_arrays(y, v, method=method, test=test, level=level, X=Xb, tau2=tau2, raise_on_failure=False,
                     control=control)
+    from mgmeta.engine import wald_qm
+
     ok = np.asarray(fa.converged, bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        qm = _qm(fa.beta, fa.vb, btt)
+        qm = wald_qm(fa.beta, fa.vb, np.asarray(btt))
     if test == "knha":
         qm = qm / len(btt)
     stat = np.where(ok[:, None], fa.statistic, np.nan)
@@ -996,52 +1002,61 @@ def permutation_test(res: Any, n: int = 1000, seed: int | None = None,
     if do_exact and count > 10_000_000:
         raise DataError(f"an exact test needs {count} permutations; too many (use exact=False)", field="exact")
     p = len(stat_obs)
-    chunk = max(1, min(_CHUNK_ELEMENTS // (k * k), 20_000))
+    draw = max(1, min(_CHUNK_ELEMENTS // (k * k), 20_000))
+    batch = max(1, min(_BATCH_ELEMENTS // k, 20_000))
     stats_l: list[np.ndarray] = []
     qm_l: list[np.ndarray] = []
 
-    from mgmeta.engine import chunk_size_for, run_chunks
+    from mgmeta.engine import chunk_size_for, even_chunk_size, run_chunks
 
     def run(rows: np.ndarray | None = None, signs: np.ndarray | None = None, design: Any = X) -> None:
         items: dict[str, np.ndarray] = {"rows": rows} if rows is not None else {"signs": np.asarray(signs)}
         m = len(next(iter(items.values())))
         payload = {"yi": yi, "vi": vi, "X": design, "method": method, "test": test, "level": level, "btt": btt,
                    "tau2": tau2, "control": ctl}
-        out = run_chunks(_permutation_kernel, payload, m, chunk_size=chunk_size_for(k, None if design is None
-                                                                                   else design.shape[1]),
-                         items=items, progress=False, n_jobs=n_jobs, desc="permutations", unit="perm")
+        # the permuted fits of a batch share one design (see permuted_data)
+        cap = chunk_size_for(k) if design is None else chunk_size_for(k, design.shape[1], shared_design=True)
+        out = run_chunks(_permutation_kernel, payload, m, chunk_size=even_chunk_size(m, cap, n_jobs), items=items,
+                         progress=False, n_jobs=n_jobs, desc="permutations", unit="perm")
         stats_l.append(out["statistic"])
         qm_l.append(out["qm"])
 
     if do_exact:
         total = count
         if intercept_only:
-            for start in range(0, count, chunk):
-                idx = np.arange(start, min(count, start + chunk))
+            for start in range(0, count, batch):
+                idx = np.arange(start, min(count, start + batch))
                 bits = (idx[:, None] >> np.arange(k)[None, :]) & 1
                 run(signs=np.where(bits == 1, -1.0, 1.0))
         else:
             # distinct arrangements of the design rows: position i gets unique row arr[i]
             uniq = np.unique(np.asarray(X), axis=0)
-            for arr in _multiset_permutations(groups, chunk):
+            for arr in _multiset_permutations(groups, batch):
                 run(rows=arr, design=uniq)
     else:
         total = n
         rng = np.random.default_rng(seed)
         done = 0
+        drawn: list[np.ndarray] = []
         while done < n:
-            b = min(chunk, n - done)
+            b = min(draw, n - done)
             if intercept_only:
-                signs = rng.choice(np.array([-1.0, 1.0]), size=(b, k))
+                d = rng.choice(np.array([-1.0, 1.0]), size=(b, k))
                 if done == 0:
-                    signs[0] = 1.0
-                run(signs=signs)
+                    d[0] = 1.0
             else:
-                rows = rng.permuted(np.tile(np.arange(k), (b, 1)), axis=1)
+                d = rng.permuted(np.tile(np.arange(k), (b, 1)), axis=1)
                 if done == 0:
-                    rows[0] = np.arange(k)
-                run(rows=rows)
+                    d[0] = np.arange(k)
+            drawn.append(d)
             done += b
+            if done >= n or sum(len(a) for a in drawn) + draw > batch:
+                both = np.concatenate(drawn)
+                drawn = []
+                if intercept_only:
+                    run(signs=both)
+                else:
+                    run(rows=both)
     zp = np.concatenate(stats_l, axis=0)
     qp = np.concatenate(qm_l, axis=0)
     if not do_exact:   # the first permutation is the observed data (metafor: avoids p = 0)
