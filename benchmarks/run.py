@@ -79,7 +79,7 @@ def _setup(name: str) -> tuple[Callable[[], Any], int, str]:
 
     import mgmeta
 
-    yi, vi = _data(hard=name.endswith("hard20"))
+    yi, vi = _data(hard="hard20" in name)
     if name.startswith("single_"):
         method = name.split("_")[1].upper()
         n = 500
