@@ -303,17 +303,13 @@ class _SharedDesign:
         self.pairs = [(a, b) for a in range(p) for b in range(a, p)]       # the upper triangle
         # rows q_a * q_b of the upper triangle, then a row of ones: Q' diag(c) Q and sum(c) in one einsum
         self.rows = np.ascontiguousarray(np.vstack([q[:, a] * q[:, b] for a, b in self.pairs] + [np.ones(k)]))
+        # entry (a, b) of a p x p matrix -> its row of the upper triangle
+        self.full = np.array([self.pairs.index((min(a, b), max(a, b))) for a in range(p) for b in range(p)])
 
     def moments(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Q' diag(c_b) Q (p, p, n) and sum(c_b) (n,) for weights ``c`` (n, k)."""
         m = np.einsum("nk,ck->cn", c, self.rows)                           # sums over the studies
-        p = self.p
-        out = np.empty((p, p, m.shape[1]))
-        for i, (a, b) in enumerate(self.pairs):
-            out[a, b] = m[i]
-            if a != b:
-                out[b, a] = m[i]
-        return out, m[-1]
+        return m.take(self.full, axis=0).reshape(self.p, self.p, -1), m[-1]
 
 
 _DESIGNS: dict[tuple, _SharedDesign | None] = {}
@@ -357,9 +353,11 @@ class _ProjectionSharedX(_Projection):
         c = np.einsum("nk,ck->cn", self._wf * yf, design.QT)              # Q'Wy, (p, n)
         self._gamma = _mv_last(self._Gi, c)                                 # G^-1 Q'Wy, (p, n)
         g, q = self._gamma, design.Q
-        fitted = g[0][:, None] * q[:, 0]                                    # Q gamma, fit by fit
-        for j in range(1, design.p):
-            fitted = fitted + g[j][:, None] * q[:, j]
+        fitted = np.multiply.outer(g[0], q[:, 0])                          # Q gamma, fit by fit
+        if design.p > 1:
+            term = np.empty_like(fitted)
+            for j in range(1, design.p):
+                fitted += np.multiply.outer(g[j], q[:, j], out=term)
         self.resid = y - fitted.reshape(w.shape)
         self._m2: tuple[np.ndarray, np.ndarray] | None = None
 
