@@ -318,13 +318,15 @@ _DESIGNS: dict[tuple, _SharedDesign | None] = {}
 def _shared_design(X: np.ndarray) -> _SharedDesign | None:
     """The :class:`_SharedDesign` of ``X``, or None when X is rank deficient (cached by value)."""
     key = (X.shape, X.tobytes())
-    if key not in _DESIGNS:
-        if len(_DESIGNS) > 32:
-            _DESIGNS.clear()
-        full = X.shape[0] >= X.shape[1] and np.all(np.isfinite(X)) and \
-            np.linalg.matrix_rank(X) == X.shape[1]
-        _DESIGNS[key] = _SharedDesign(np.array(X, dtype=float)) if full else None
-    return _DESIGNS[key]
+    if key in _DESIGNS:
+        return _DESIGNS[key]
+    full = X.shape[0] >= X.shape[1] and bool(np.all(np.isfinite(X))) and \
+        np.linalg.matrix_rank(X) == X.shape[1]
+    design = _SharedDesign(np.array(X, dtype=float)) if full else None
+    if len(_DESIGNS) > 32:                      # a small cache (threads may race here: harmless)
+        _DESIGNS.clear()
+    _DESIGNS[key] = design
+    return design
 
 
 class _ProjectionSharedX(_Projection):
