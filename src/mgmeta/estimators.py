@@ -318,8 +318,9 @@ _DESIGNS: dict[tuple, _SharedDesign | None] = {}
 def _shared_design(X: np.ndarray) -> _SharedDesign | None:
     """The :class:`_SharedDesign` of ``X``, or None when X is rank deficient (cached by value)."""
     key = (X.shape, X.tobytes())
-    if key in _DESIGNS:
-        return _DESIGNS[key]
+    known = _DESIGNS.get(key, False)
+    if known is not False:
+        return known
     full = X.shape[0] >= X.shape[1] and bool(np.all(np.isfinite(X))) and \
         np.linalg.matrix_rank(X) == X.shape[1]
     design = _SharedDesign(np.array(X, dtype=float)) if full else None
