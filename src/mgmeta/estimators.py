@@ -318,9 +318,10 @@ _DESIGNS: dict[tuple, _SharedDesign | None] = {}
 def _shared_design(X: np.ndarray) -> _SharedDesign | None:
     """The :class:`_SharedDesign` of ``X``, or None when X is rank deficient (cached by value)."""
     key = (X.shape, X.tobytes())
-    known = _DESIGNS.get(key, False)
-    if known is not False:
-        return known
+    if key in _DESIGNS:
+        known = _DESIGNS.get(key)                # None also when another thread has just cleared the cache
+        if known is not None:
+            return known
     full = X.shape[0] >= X.shape[1] and bool(np.all(np.isfinite(X))) and \
         np.linalg.matrix_rank(X) == X.shape[1]
     design = _SharedDesign(np.array(X, dtype=float)) if full else None
