@@ -320,6 +320,11 @@ def test_subgroup_with_one_study_and_k_equal_one():
     assert one.get_xy()[:, 0].min() == pytest.approx(np.exp(single.ci_lower), rel=1e-12)
     # without an overall model: each subgroup's own weights, subtotals 100 %
     assert texts(fig, "weight").count("100.0%") == 3  # the single study and both subtotals
+    # the last subgroup's own lines stay under its subtotal, above the axis, like the first subgroup's
+    fig.canvas.draw()
+    axis_bottom = one.axes.get_window_extent().y0
+    het_y = [t.get_transform().transform(t.get_position())[1] for t in by_gid(fig, "heterogeneity")]
+    assert len(het_y) == 2 and min(het_y) > axis_bottom
     # k = 1 on its own: one row, a diamond equal to the study CI, no prediction interval
     fig1 = forest(single)
     assert texts(fig1, "study-label") == [single.labels[0]]

@@ -1431,6 +1431,10 @@ class _Table:
         # last diamond or bar); lines of text between rows stay in place
         graphic = [i for i, r in enumerate(rows) if r.kind not in ("text", "blank")]
         last = graphic[-1] if graphic else -1
+        # ... except the last subgroup's own (indented) lines when no overall model follows it: they stay
+        # under its subtotal, as every other subgroup's
+        while last + 1 < len(rows) and rows[last + 1].kind == "text" and rows[last + 1].indent:
+            last += 1
         self.tail = [r for r in rows[last + 1:] if r.kind == "text"]
         tail_ids = {id(r) for r in self.tail}
         y = 0.0
