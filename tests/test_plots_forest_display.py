@@ -65,10 +65,12 @@ def test_studies_and_pooled_estimate_are_drawn_and_printed_back_transformed(meas
     np.testing.assert_allclose(_whiskers(fig), want, rtol=1e-12)
     back = np.array([case["back"][k] for k in ("pred", "ci_lb", "ci_ub", "pi_lb", "pi_ub")])  # R predict(transf=)
     ests, los, his = _printed(fig, "est"), _printed(fig, "lo"), _printed(fig, "hi")
-    study_est = [style.format_value(float(v), 2) for v in fn(res.yi)]
-    assert ests == study_est + [style.format_value(back[0], 2)]
-    assert los[:res.k] == ["[" + style.format_value(float(v), 2) + "," for v in fn(lo)]
-    assert his[:res.k] == [style.format_value(float(v), 2) + "]" for v in fn(hi)]
+    # 2 decimals; small effects (incidence rates about 0.02 here) get enough for two significant figures
+    d = 3 if measure == "IRLN" else 2
+    study_est = [style.format_value(float(v), d) for v in fn(res.yi)]
+    assert ests == study_est + [style.format_value(back[0], d)]
+    assert los[:res.k] == ["[" + style.format_value(float(v), d) + "," for v in fn(lo)]
+    assert his[:res.k] == [style.format_value(float(v), d) + "]" for v in fn(hi)]
     # the pooled diamond spans the back-transformed CI, with its tip at the estimate; the bar is the PI
     xs = by_gid(fig, "summary-diamond")[0].get_xy()[:, 0]
     np.testing.assert_allclose([xs.min(), xs.max()], back[1:3], rtol=TOL_ITERATIVE)
@@ -191,3 +193,24 @@ def test_pft_leave_one_out_uses_the_full_models_harmonic_mean():
     fig = leave_one_out_forest(res, loo)
     want = transforms.transf_ipft_hm(loo[["ci_lower", "ci_upper"]].to_numpy(float), res.data["ni"])
     np.testing.assert_allclose(_whiskers(fig), want, rtol=1e-12)
+
+
+def test_small_effects_keep_two_significant_figures_in_every_row():
+    """Incidence rates of about 0.02 print as 0.023 [0.013, 0.041], not 0.02 [0.01, 0.04]; digits= wins."""
+    x = np.array([12, 30, 7, 19])
+    t = np.array([520.0, 1400.0, 610.0, 800.0])
+    es = mgmeta.effect_sizes(measure="IRLN", xi=x, ti=t, labels=list("ABCD"))
+    res = mgmeta.meta_analysis(es)
+    fig = forest(res)
+    ests = _printed(fig, "est")
+    assert ests == [style.format_value(float(v), 3) for v in np.exp(res.yi)] + \
+        [style.format_value(float(np.exp(res.estimate)), 3)]
+    assert all(len(e.split(".")[1]) == 3 for e in ests + [h.rstrip("]") for h in _printed(fig, "hi")])
+    # a tau² below the printed precision reads "τ² (REML) < 0.001", not "= <0.001"
+    (het,) = texts(fig, "heterogeneity")
+    assert "\u03c4\u00b2 (REML) < 0.001" in het.replace("\u00a0", " ")
+    assert _printed(forest(res, digits=2), "est")[0] == "0.02"
+    # the same rule in the leave-one-out and cumulative plots
+    assert len(_printed(leave_one_out_forest(res), "est")[0].split(".")[1]) == 3
+    assert len(_printed(cumulative_forest(res), "est")[-1].split(".")[1]) == 3
+    plt.close("all")

@@ -165,6 +165,34 @@ def _method_header(res: Any) -> str:
     return f"IV, {'random' if _random(res) else 'common'}, {lev}"
 
 
+def _effect_digits(rows: list[_Row], log: bool, digits: int | None) -> int:
+    """Decimals of the printed effects: ``digits``, or (None) 2, more when the effects are small (rates,
+    proportions of rare events), so that a typical estimate keeps two significant figures (0.021, not 0.02)."""
+    if digits is not None:
+        return int(digits)
+    tr = np.exp if log else (lambda v: v)
+    vals = [abs(float(tr(r.est))) for r in rows if r.kind in ("study", "summary", "point") and np.isfinite(r.est)]
+    vals = [v for v in vals if v > 0]
+    if not vals:
+        return 2
+    return int(min(6, max(2, 1 - np.floor(np.log10(float(np.median(vals)))))))
+
+
+def _effect_cells(rows: list[_Row], log: bool, digits: int | None) -> None:
+    """The estimate and CI texts of every drawn row, all with the same number of decimals."""
+    d = _effect_digits(rows, log, digits)
+    tr = np.exp if log else (lambda v: v)
+    for row in rows:
+        if row.kind not in ("study", "summary", "prediction", "point"):
+            continue
+        if not np.isfinite(row.est if row.kind != "prediction" else row.lo):
+            continue
+        if row.kind != "prediction":
+            row.cells["est"] = style.format_value(float(tr(row.est)), d)
+        row.cells.update(lo="[" + style.format_value(float(tr(row.lo)), d) + ",",
+                         hi=style.format_value(float(tr(row.hi)), d) + "]")
+
+
 def _het_text(res: Any) -> str:
     k = int(getattr(res, "k", len(res.yi)))
     df = getattr(res, "q_df", None)
@@ -174,7 +202,9 @@ def _het_text(res: Any) -> str:
     parts = []
     if _random(res):
         how = "fixed" if getattr(res, "tau2_fixed", False) else res.method
-        parts.append(f"\u03c4\u00b2 ({how}) = {style.format_tau2(float(res.tau2))}")
+        t2 = style.format_tau2(float(res.tau2))
+        parts.append(f"\u03c4\u00b2 ({how}) {t2.replace('<', '< ')}" if t2.startswith("<") else
+                     f"\u03c4\u00b2 ({how}) = {t2}")
     parts.append(f"I\u00b2 = {float(res.i2):.0f}%")
     parts.append(f"Q = {float(res.q):.2f}, df = {df} ({style.format_p(float(res.q_pvalue))})")
     # a narrow figure wraps the line between its parts, never inside "p < 0.001"
@@ -509,7 +539,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
            data: pd.DataFrame | None = None, weights: bool = True, rob: Any = None,
            rob_domains: Sequence[str] | None = None, prediction: bool | None = None, heterogeneity: bool = True,
            favours: tuple[str, str] | None = None, xlim: tuple[float, float] | None = None,
-           symmetric: bool | None = None, digits: int = 2, width: float = 7.0, fontsize: float | None = None,
+           symmetric: bool | None = None, digits: int | None = None, width: float = 7.0, fontsize: float | None = None,
            columns: str = "auto", max_label_width: float | None = None, summary_label: str | None = None,
            title: str | None = None, xlabel: str | None = None, refline: bool | float = True,
            markers: Any = None, footnotes: Mapping[str, str] | None = None, ilab: Any = None,
@@ -591,8 +621,10 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
     symmetric : bool, optional
         Limits symmetric about the line of no effect (default: for ratio
         measures).
-    digits : int
-        Decimals of the printed effects.
+    digits : int, optional
+        Decimals of the printed effects (the same for every row). Default:
+        2, more when the effects are small (rates, proportions of rare
+        events), so that a typical estimate keeps two significant figures.
     width : float
         Figure width in inches: 7 (double column, default) or 3.5 (single
         column: 7 pt text; long labels wrap and end in an ellipsis, and
@@ -883,17 +915,7 @@ def forest(res: Any, *, ax: Axes | None = None, sort_by: str | None = None, desc
         rob_legend = (codes, [_rob.domain_name(d) for d in doms])
 
     # effect text cells (rows hold analysis-scale values for ratio measures, display-scale values otherwise)
-    tr = np.exp if scale.log else (lambda v: v)
-    for row in rows:
-        drawn = row.kind in ("study", "summary", "prediction")
-        if drawn and np.isfinite(row.est if row.kind != "prediction" else row.lo):
-            if row.kind == "prediction":
-                row.cells.update(lo="[" + style.format_value(float(tr(row.lo)), digits) + ",",
-                                 hi=style.format_value(float(tr(row.hi)), digits) + "]")
-            else:
-                row.cells.update(est=style.format_value(float(tr(row.est)), digits),
-                                 lo="[" + style.format_value(float(tr(row.lo)), digits) + ",",
-                                 hi=style.format_value(float(tr(row.hi)), digits) + "]")
+    _effect_cells(rows, scale.log, digits)
 
     summary_fit = overall if overall is not None else (fits[0] if not grouped else None)
     spec = _Spec(rows=rows, columns=cols, measure=meas, favours=_favours(favours),
@@ -1078,17 +1100,12 @@ def _xlim_analysis(xlim: tuple[float, float] | None, measure: str | None,
 # leave-one-out and cumulative forests
 # ==========================================================================
 
-def _frame_rows(frame: pd.DataFrame, labels: list[str], extra: list[tuple[str, str, str]], digits: int,
-                measure: str | None, scale: _Scale | None = None, pooled: Any = None) -> list[_Row]:
+def _frame_rows(frame: pd.DataFrame, labels: list[str], extra: list[tuple[str, str, str]],
+                pooled: Any = None) -> list[_Row]:
     rows = []
-    log = style.is_ratio(measure) if scale is None else scale.log
-    tr = np.exp if log else (lambda v: v)
     for lab, (_, r) in zip(labels, frame.iterrows()):
         row = _Row("point", label=lab, est=float(r["estimate"]), lo=float(r["ci_lower"]), hi=float(r["ci_upper"]))
         _to_display(row, pooled)
-        row.cells.update(est=style.format_value(float(tr(row.est)), digits),
-                         lo="[" + style.format_value(float(tr(row.lo)), digits) + ",",
-                         hi=style.format_value(float(tr(row.hi)), digits) + "]")
         for key, col, kind in extra:
             if col in frame.columns:
                 v = float(r[col])
@@ -1106,16 +1123,10 @@ def _extra_cols(frame: pd.DataFrame, extra: list[tuple[str, str, str]], headers:
     return [_Col(key, headers[key], "right", priority=1) for key, col, _ in extra if col in frame.columns]
 
 
-def _full_row(res: Any, label: str, digits: int, measure: str | None, extra: list[tuple[str, str, str]],
-              scale: _Scale | None = None, pooled: Any = None) -> _Row:
-    log = style.is_ratio(measure) if scale is None else scale.log
-    tr = np.exp if log else (lambda v: v)
+def _full_row(res: Any, label: str, extra: list[tuple[str, str, str]], pooled: Any = None) -> _Row:
     row = _Row("summary", label=label, est=float(res.estimate), lo=float(res.ci_lower), hi=float(res.ci_upper),
                bold=True, fill=style.COLORS["summary"])
     _to_display(row, pooled)
-    row.cells.update(est=style.format_value(float(tr(row.est)), digits),
-                     lo="[" + style.format_value(float(tr(row.lo)), digits) + ",",
-                     hi=style.format_value(float(tr(row.hi)), digits) + "]")
     values = {"tau2": float(res.tau2), "i2": float(res.i2), "pvalue": float(res.pvalue)}
     for key, col, kind in extra:
         if col in values:
@@ -1127,7 +1138,7 @@ def _full_row(res: Any, label: str, digits: int, measure: str | None, extra: lis
 
 
 def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes | None = None,
-                         measure: str | None = None, digits: int = 2, width: float = 7.0,
+                         measure: str | None = None, digits: int | None = None, width: float = 7.0,
                          fontsize: float | None = None, favours: tuple[str, str] | None = None,
                          xlim: tuple[float, float] | None = None, symmetric: bool | None = None,
                          title: str | None = None, xlabel: str | None = None, transf: Any = "auto") -> Figure:
@@ -1167,9 +1178,10 @@ def leave_one_out_forest(res: Any, loo: pd.DataFrame | None = None, *, ax: Axes 
     extra = [("tau2", "tau2", "num"), ("i2", "i2", "pct"), ("p", "pvalue", "p")]
     heads = {"tau2": "\u03c4\u00b2", "i2": "I\u00b2", "p": "p"}
     scale, pooled = _table_scale(transf, meas, res, loo, "leave-one-out")
-    rows = _frame_rows(loo, [f"Omitting {lab}" for lab in res.labels], extra, digits, meas, scale, pooled)
+    rows = _frame_rows(loo, [f"Omitting {lab}" for lab in res.labels], extra, pooled)
     rows.append(_Row("blank", height=0.4))
-    rows.append(_full_row(res, f"All studies ({_model_label(res).lower()})", digits, meas, extra, scale, pooled))
+    rows.append(_full_row(res, f"All studies ({_model_label(res).lower()})", extra, pooled))
+    _effect_cells(rows, scale.log, digits)
     name = scale.name or style.measure_name(meas)
     cols = [_Col("est", "", "right", group=name, group_header2=_method_header(res)),
             _Col("lo", "", "right", group=name, group_header2=_method_header(res)),
@@ -1199,7 +1211,7 @@ def _table_null(scale: _Scale, measure: str | None) -> float | None:
 
 
 def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any = None, ax: Axes | None = None,
-                      measure: str | None = None, digits: int = 2, width: float = 7.0, fontsize: float | None = None,
+                      measure: str | None = None, digits: int | None = None, width: float = 7.0, fontsize: float | None = None,
                       favours: tuple[str, str] | None = None,
                       xlim: tuple[float, float] | None = None, symmetric: bool | None = None,
                       title: str | None = None, xlabel: str | None = None, transf: Any = "auto") -> Figure:
@@ -1252,7 +1264,8 @@ def cumulative_forest(res: Any, cum: pd.DataFrame | None = None, *, order: Any =
     extra = [("tau2", "tau2", "num"), ("i2", "i2", "pct"), ("p", "pvalue", "p")]
     heads = {"tau2": "\u03c4\u00b2", "i2": "I\u00b2", "p": "p"}
     scale, pooled = _table_scale(transf, meas, res, cum, "cumulative")
-    rows = _frame_rows(cum, [f"+ {n}" if i else n for i, n in enumerate(names)], extra, digits, meas, scale, pooled)
+    rows = _frame_rows(cum, [f"+ {n}" if i else n for i, n in enumerate(names)], extra, pooled)
+    _effect_cells(rows, scale.log, digits)
     name = scale.name or style.measure_name(meas)
     cols = [_Col("est", "", "right", group=name, group_header2=_method_header(res)),
             _Col("lo", "", "right", group=name, group_header2=_method_header(res)),
