@@ -214,3 +214,11 @@ def test_small_effects_keep_two_significant_figures_in_every_row():
     assert len(_printed(leave_one_out_forest(res), "est")[0].split(".")[1]) == 3
     assert len(_printed(cumulative_forest(res), "est")[-1].split(".")[1]) == 3
     plt.close("all")
+
+
+def test_small_differences_keep_two_decimals():
+    """Mean differences near 0 are not small quantities: 2 decimals, not more."""
+    res = mgmeta.meta_analysis(np.array([0.03, -0.12, 0.08, 0.01]), np.array([0.01, 0.02, 0.015, 0.01]))
+    ests = _printed(forest(res), "est")
+    assert all(len(e.split(".")[1]) == 2 for e in ests if "." in e and "e" not in e)
+    plt.close("all")

@@ -166,14 +166,17 @@ def _method_header(res: Any) -> str:
 
 
 def _effect_digits(rows: list[_Row], log: bool, digits: int | None) -> int:
-    """Decimals of the printed effects: ``digits``, or (None) 2, more when the effects are small (rates,
-    proportions of rare events), so that a typical estimate keeps two significant figures (0.021, not 0.02)."""
+    """Decimals of the printed effects: ``digits``, or (None) 2, more when the effects are small positive
+    quantities (rates, proportions of rare events, ratios far below 1), so that a typical estimate keeps two
+    significant figures (0.021, not 0.02). Differences (which may be negative) keep 2: near 0 they are small
+    without needing more decimals."""
     if digits is not None:
         return int(digits)
     tr = np.exp if log else (lambda v: v)
-    vals = [abs(float(tr(r.est))) for r in rows if r.kind in ("study", "summary", "point") and np.isfinite(r.est)]
-    vals = [v for v in vals if v > 0]
-    if not vals:
+    drawn = [r for r in rows if r.kind in ("study", "summary", "point") and np.isfinite(r.est)]
+    vals = [float(tr(r.est)) for r in drawn]
+    bounds = [float(tr(b)) for r in drawn for b in (r.lo, r.hi) if np.isfinite(b)]
+    if not vals or min(vals + bounds) <= 0:
         return 2
     return int(min(6, max(2, 1 - np.floor(np.log10(float(np.median(vals)))))))
 
