@@ -283,11 +283,11 @@ def test_permutation_fits_equal_single_fits(method, test):
     rng = np.random.default_rng(4)
     perms = np.argsort(rng.random((30, X.shape[0])), axis=1)
     out = fit_permutations(BCG_YI, BCG_VI, X, perms=perms, method=method, test=test, chunk_size=8,
-                           fields=("beta", "vb", "se", "statistic", "pvalue", "tau2"))
+                           fields=("beta", "vb", "se", "statistic", "pvalue", "tau2", "weights"))
     tol = _tol(method)
     for i in range(30):
         single = fit_arrays(BCG_YI, BCG_VI, X=X[perms[i]], method=method, test=test)
-        for name in ("beta", "vb", "se", "statistic", "pvalue", "tau2"):
+        for name in ("beta", "vb", "se", "statistic", "pvalue", "tau2", "weights"):      # weights: per study
             np.testing.assert_allclose(out[name][i], getattr(single, name), rtol=tol, atol=ATOL, err_msg=name)
         b, V = single.beta[1:], single.vb[1:, 1:]
         assert out["qm"][i] == pytest.approx(float(b @ np.linalg.solve(V, b)), rel=1e-9)

@@ -79,7 +79,7 @@ def test_permuted_data_is_the_permuted_design():
     X = _design(rng, k, 3)
     yi, vi = rng.normal(0, 0.5, k), rng.uniform(0.02, 0.3, k)
     rows = np.argsort(rng.random((25, k)), axis=1)
-    design, y, v = permuted_data(yi, vi, X, rows)
+    design, y, v, _ = permuted_data(yi, vi, X, rows)
     np.testing.assert_array_equal(design, X)
     for method in ("REML", "DL", "PM"):
         batch = fit_arrays(y, v, X=design, method=method)
@@ -96,7 +96,7 @@ def test_permuted_data_of_a_multiset_of_design_rows():
     groups = np.array([0, 0, 0, 1, 1])
     rows = np.array([[0, 1, 0, 1, 0], [1, 1, 0, 0, 0], [0, 0, 0, 1, 1]])
     yi, vi = np.array([0.1, -0.3, 0.5, 0.2, 0.0]), np.array([0.05, 0.1, 0.2, 0.08, 0.12])
-    design, y, v = permuted_data(yi, vi, uniq, rows)
+    design, y, v, _ = permuted_data(yi, vi, uniq, rows)
     np.testing.assert_array_equal(design, uniq[groups])
     for b in range(3):
         a = fit_arrays(y[b], v[b], X=design, method="DL")

@@ -714,10 +714,14 @@ def _perm_kernel(payload: Mapping[str, Any], chunk: Chunk) -> dict[str, np.ndarr
         assert chunk.random is not None
         perms = chunk.random.draw(lambda g, m: g.permuted(np.broadcast_to(np.arange(k), (m, k)), axis=1))
     # study i meets design row X[perms[b, i]]: one design for the batch, the data permuted instead
-    design, y, v = permuted_data(payload["yi"], payload["vi"], payload["X"], perms)
+    design, y, v, order = permuted_data(payload["yi"], payload["vi"], payload["X"], perms)
     fa = fit_arrays(y, v, method=payload["method"], test=payload["test"], level=payload["level"], X=design,
                     raise_on_failure=False, control=payload.get("control"))
     out = {name: getattr(fa, name) for name in payload["fields"]}
+    if "weights" in out:                                        # per study: back to the studies' order
+        back = np.empty_like(out["weights"])
+        np.put_along_axis(back, order, out["weights"], axis=1)
+        out["weights"] = back
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out["qm"] = wald_qm(fa.beta, fa.vb, payload["btt"])
     if payload["return_permutations"]:

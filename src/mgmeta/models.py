@@ -241,19 +241,20 @@ def _user_weighted(a: np.ndarray, y: np.ndarray, m: np.ndarray, mask: np.ndarray
 
 
 def permuted_data(yi: np.ndarray, vi: np.ndarray, X: np.ndarray,
-                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Permuted designs as one design and permuted data: ``(design, y, v)``.
+                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Permuted designs as one design and permuted data: ``(design, y, v, order)``.
 
     Fit ``b`` of a permutation test gives study ``i`` the design row ``X[rows[b, i]]``. The same fit
     takes the design rows in sorted order, ``design[j] = X[sort(rows[b])[j]]``, and gives row ``j`` the
     study that row was assigned to: ``y[b, j] = yi[order[b, j]]`` with ``order = argsort(rows[b])``
     (stable). Every row of ``rows`` must hold the same values (a permutation of 0..k-1, or of a multiset of
     row labels for exact tests), so that one design (k, p) serves the whole batch and the projection needs
-    no k x k or per-fit design matrices.
+    no k x k or per-fit design matrices. Per-study results of fit ``b`` (the weights) come in the order
+    ``order[b]``: study ``order[b, j]`` is in column ``j``.
     """
     order = np.argsort(rows, axis=1, kind="stable")
     design = X[np.sort(rows[0])]
-    return design, yi[order], vi[order]
+    return design, yi[order], vi[order], order
 
 
 def check_standard_fit(res: Any, what: str) -> None:

@@ -895,7 +895,7 @@ def permutation_distribution(yi: np.ndarray, vi: np.ndarray, X: np.ndarray | Non
         n = rows.shape[0]
         # Study i meets design row X[rows[b, i]]: the same fit as the design's rows in a fixed order meeting
         # the studies in the inverse order, so one design serves the whole batch (see permuted_data).
-        Xb, y, v = permuted_data(yi, vi, X, rows)
+        Xb, y, v, _ = permuted_data(yi, vi, X, rows)
     elif signs is not None and rows is None:
         n = signs.shape[0]
         Xb = None
