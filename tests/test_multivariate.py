@@ -206,15 +206,23 @@ def test_anova_likelihood_ratio_test(case):
     close([lrt.aic_reduced, lrt.bic_reduced, lrt.aicc_reduced],
           [out["AIC_reduced"], out["BIC_reduced"], out["AICc_reduced"]], TOL_ITERATIVE)
     close([lrt.qe_full, lrt.qe_reduced], [out["QE_full"], out["QE_reduced"]], TOL_CLOSED)
-    # the order of the two fits does not matter
+    # the order of the two fits does not matter; mgmeta.anova (metafor's anova()) gives the same test
     swapped = fit(case["reduced"]).anova(fit(case["full"]))
     assert swapped.lrt == lrt.lrt
+    assert mgmeta.anova(fit(case["full"]), fit(case["reduced"])).lrt == lrt.lrt
     assert "LRT" in str(lrt) and list(lrt.to_frame().index) == ["full", "reduced"]
 
 
 def test_anova_refuses_reml_fits_with_different_fixed_effects():
     with pytest.raises(DataError, match="method='ML'"):
         fit("konst_3l_year_REML").anova(fit("konst_3l_REML"))
+
+
+def test_anova_refuses_a_multilevel_fit_against_a_univariate_one():
+    one = fit("konst_3l_REML")
+    uni = mgmeta.meta_analysis(one.yi, np.ones(one.k) * 0.05)
+    with pytest.raises(DataError, match="not one of each"):
+        mgmeta.anova(one, uni)
 
 
 def test_anova_refuses_equal_parameter_counts():

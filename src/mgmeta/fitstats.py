@@ -256,14 +256,17 @@ def _resid_var(res: Any) -> float:
     return float(np.sum(a * (y - X @ b) ** 2) / (len(y) - X.shape[1]))
 
 
-def anova(full: Any, reduced: Any) -> AnovaResult:
+def anova(full: Any, reduced: Any) -> Any:
     """Likelihood-ratio test of two nested models, as metafor's ``anova(full, reduced)``.
 
     Parameters
     ----------
     full, reduced : MetaAnalysisResult or MetaRegressionResult
         Two fits to the same yi and vi; their order does not matter (the one
-        with more parameters is the full model). Compare ML fits (and
+        with more parameters is the full model). Two
+        :func:`~mgmeta.meta_analysis_mv` fits are compared by
+        :meth:`MultivariateResult.anova <mgmeta.multivariate.MultivariateResult.anova>`
+        (which returns its ``LikelihoodRatioTest``). Compare ML fits (and
         equal-effects fits, whose likelihood is the ML one at tau² = 0), or
         REML fits with the same fixed effects (for example a random-effects
         against an equal-effects model). REML fits with different moderators
@@ -297,6 +300,14 @@ def anova(full: Any, reduced: Any) -> AnovaResult:
     >>> round(mgmeta.anova(full, reduced).lrt, 4)
     9.9588
     """
+    from mgmeta.multivariate import MultivariateResult
+
+    mv = [isinstance(m, MultivariateResult) for m in (full, reduced)]
+    if all(mv):
+        return full.anova(reduced)
+    if any(mv):
+        raise DataError("anova compares two meta_analysis_mv fits, or two meta_analysis / meta_regression fits; "
+                        "not one of each", field="reduced")
     f, r = full, reduced
     pf, pr_ = fitstats(f), fitstats(r)
     if pf.parms == pr_.parms:
