@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import mgmeta
-from mgmeta.errors import DataError
+from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.review import comparisons as cmp
 from mgmeta.review import outcomes
 from mgmeta.review.data import analysis_data
@@ -234,9 +234,43 @@ def test_across_comparators_keeps_each_subgroup_as_pooled_alone():
         alone = outcomes.pool_outcome(["pain_score", "pain_improvement", "pain_change"], ["60min", "90min", "120min"],
                                       comparison=p.comparison, measure=p.measure)
         assert np.sign(p.result.estimate) == np.sign(alone.result.estimate)
+    import warnings
+
     import matplotlib
     matplotlib.use("Agg")
-    fig = across.forest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no column dropped for lack of room: arms left out on purpose
+        fig = across.forest()
     texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
     assert not any("Random-effects model" in t for t in texts)  # no estimate across comparators
     assert any("subgroup differences" in t for t in texts)
+    assert not any(t in ("Mean", "SD") for t in texts)
+    # a trial in two comparisons keeps its label in both subgroups: no note about duplicate labels
+    assert not any("Duplicate study labels" in n for n in across.notes)
+
+
+def test_every_review_forest_keeps_the_arms_numbers_without_warnings():
+    """A reviewer checks the arms' numbers: no review plot drops them for lack of room (long labels wrap)."""
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mgmeta.review.comparisons import comparisons
+    drawn = 0
+    for route in ("iv", "oral"):
+        for comp in comparisons(route):
+            for pool in outcomes.review_pools(comp):
+                if pool.result is None:
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", MgmetaWarning)
+                    fig = pool.forest()
+                texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+                eff = pool.effects
+                if "n1i" in eff and eff["n1i"].notna().all():      # per-arm numbers (not a paired crossover)
+                    assert "Total" in texts, (comp.id, pool.outcome)
+                plt.close(fig)
+                drawn += 1
+    assert drawn >= 10

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mgmeta.errors import DataError
+from mgmeta.errors import DataError, DuplicateLabelWarning
 from mgmeta.review.comparisons import CLASS_ORDER, Comparison, get_comparison, population_subgroup
 from mgmeta.review.data import ASSUMED_CROSSOVER_CORR
 
@@ -489,6 +489,7 @@ class OutcomePool:
         kwargs.setdefault("title", self.title)
         kwargs.setdefault("favours", _favours(self.outcome, self.comparison))
         kwargs.setdefault("arm_labels", ("Magnesium", _control_header(self.comparison)))
+        kwargs.setdefault("columns", "all")     # a reviewer checks the arms' numbers: wrap long labels instead
         if any(self.markers):
             kwargs.setdefault("markers", self.markers)
             kwargs.setdefault("footnotes", dict(self.footnotes or {}))
@@ -855,6 +856,10 @@ class AcrossComparators:
         kwargs.setdefault("title", self.title)
         kwargs.setdefault("subgroup_test", self.subgroups)
         kwargs.setdefault("arm_labels", ("Magnesium", "Control"))
+        if self.pools[0].measure not in _BINARY:
+            # six mean/SD/n columns beside the comparators' long labels leave no room for the plot: the
+            # per-comparison plots above show them, this one shows the subgroups
+            kwargs.setdefault("arms", False)
         kwargs.setdefault("favours", _favours(self.pools[0].outcome, None))
         kwargs.setdefault("data", pd.concat([p.effects for p in self.pools], ignore_index=True))
         markers = [m for p in self.pools for m in p.markers]
@@ -974,8 +979,9 @@ def pool_across_comparators(outcome: str | Sequence[str], timepoint: str | Seque
             notes.append(f"{len(singles)} of the {len(final)} comparators have a single trial: their subgroup "
                          "estimate is that trial's own, and the test for subgroup differences compares single "
                          "trials.")
+        # a trial in two comparisons (its shared arm split, footnoted) has the same label in two subgroups
         notes += [str(w.message) for w in caught if "single study" not in str(w.message)
-                  and "common-tau" not in str(w.message)]
+                  and "common-tau" not in str(w.message) and not issubclass(w.category, DuplicateLabelWarning)]
     return AcrossComparators(tuple(final), sub, title, tuple(dict.fromkeys(notes)))
 
 
