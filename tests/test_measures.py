@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mgmeta
@@ -104,12 +105,35 @@ def test_data_columns_and_labels():
     ("PLO", dict(xi=[1], ni=[10], vtype="UB"), "vtype"),      # no such variance for PLO
     ("OR", dict(ai=[1], n1i=[10], ci=[2], n2i=[10], vtype="AV"), "vtype"),
     ("OR", dict(ai=[1], n1i=[10], ci=[2], n2i=[10], xi=[1]), "xi"),
+    ("PR", dict(xi=[1, 2], ni=[10, 10], vtype=["LS"]), "vtype"),              # one vtype per study
+    ("PR", dict(xi=[1, 2], ni=[10, 10], vtype=["LS", "HO"]), "vtype"),        # HO is not a PR variance
+    ("SMD", dict(m1i=[1, 2], sd1i=[1, 1], n1i=[5, 5], m2i=[0, 0], sd2i=[1, 1], n2i=[5, 5], vtype=[["LS"]]),
+     "vtype"),
 ])
 def test_bad_input_raises_data_error(measure, kwargs, field):
     with pytest.raises(mgmeta.DataError) as err:
         mgmeta.effect_sizes(measure, **kwargs)
     if field is not None:
         assert err.value.field.startswith(field)
+
+
+def test_a_vtype_per_study():
+    """Each study's variance from its own estimator; "AV" averages over all studies (escalc's vector vtype)."""
+    xi, ni = [16, 10, 4, 43], [17, 12, 8, 58]
+    mixed = mgmeta.effect_sizes("PR", xi=xi, ni=ni, vtype=["LS", "AV", "UB", "LS"])
+    alone = {v: mgmeta.effect_sizes("PR", xi=xi, ni=ni, vtype=v)["vi"].to_numpy() for v in ("LS", "AV", "UB")}
+    np.testing.assert_array_equal(mixed["vi"], [alone["LS"][0], alone["AV"][1], alone["UB"][2], alone["LS"][3]])
+    assert mixed.attrs["vtype"] == ("LS", "AV", "UB", "LS")
+    # the same vtype for every study is that vtype; a Series works too
+    same = mgmeta.effect_sizes("PR", xi=xi, ni=ni, vtype=pd.Series(["AV"] * 4))
+    assert same.attrs["vtype"] == "AV"
+    np.testing.assert_array_equal(same["vi"], alone["AV"])
+    # core measures: SMD with LS, UB and LS2
+    cont = dict(m1i=[1.0, 2.0, 0.5], sd1i=[1.0, 1.2, 0.9], n1i=[10, 12, 8], m2i=[0.0, 0.4, 0.1],
+                sd2i=[1.1, 1.0, 1.0], n2i=[11, 12, 9])
+    mixed = mgmeta.effect_sizes("SMD", **cont, vtype=("UB", "LS", "LS2"))
+    for i, v in enumerate(("UB", "LS", "LS2")):
+        assert mixed["vi"][i] == mgmeta.effect_sizes("SMD", **cont, vtype=v)["vi"][i]
 
 
 def test_unknown_measure_lists_the_new_ones():

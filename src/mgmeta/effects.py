@@ -114,7 +114,7 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
                  labels: Any = None, na_action: str = "fail",
                  xi: Any = None, ni: Any = None, ti: Any = None, mi: Any = None, sdi: Any = None, ri: Any = None,
                  x1i: Any = None, t1i: Any = None, x2i: Any = None, t2i: Any = None,
-                 vtype: str | None = None) -> pd.DataFrame:
+                 vtype: Any = None) -> pd.DataFrame:
     """Compute effect sizes and sampling variances, as metafor's ``escalc``.
 
     Parameters
@@ -174,11 +174,13 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         ``xi`` of ``ni`` or in person-time ``ti``; mean ``mi`` and SD ``sdi``
         of ``ni``; correlation ``ri`` (for change scores, between the two
         measurements); events and person-time of two groups.
-    vtype : str, optional
+    vtype : str or sequence of str, optional
         The sampling-variance estimator, as escalc's ``vtype``: "LS" (the
         default), "UB" (unbiased; PR, UCOR, RD, SMD), "AV" (from the average
         effect; PR, PLN, PLO, COR, UCOR, RD, SMD, ROM), "LS2" (SMD, SMDH,
-        SMCC, SMCR), "HO" (homoscedastic; MD, ROM), "AVHO" (ROM).
+        SMCC, SMCR), "HO" (homoscedastic; MD, ROM), "AVHO" (ROM). A sequence
+        gives each study its own (one per study, as escalc's vector
+        ``vtype``; "AV" still averages over all studies).
 
     Returns
     -------
@@ -230,7 +232,12 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     check_choice(measure, MEASURES + _more.MEASURES, "measure")
     check_choice(to, _TO, "to")
     vtypes = _more.VTYPES.get(measure, ("LS",))
-    vtype_out = vtypes[0] if vtype is None else check_choice(vtype, vtypes, f"vtype for measure {measure!r}")
+    per_study = vtype is not None and not isinstance(vtype, str)
+    if per_study:
+        vt_all = [check_choice(v, vtypes, f"vtype for measure {measure!r}") for v in _vtype_list(vtype)]
+        vtype_out = vt_all[0] if len(set(vt_all)) == 1 else "per study"
+    else:
+        vtype_out = vtypes[0] if vtype is None else check_choice(vtype, vtypes, f"vtype for measure {measure!r}")
     if add is None:
         add = 0.0 if measure in _more.NO_ADD_MEASURES else 0.5
     try:
@@ -262,11 +269,21 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     arrays = {n: as_vector(v[keep], n, sub_lab) for n, v in g.columns.items()}
     check_lengths(arrays)
     lab_out = lab if lab is not None else [str(i + 1) for i in range(k)]
+    vt = None
+    if per_study:
+        if len(vt_all) != k:
+            raise DataError(f"vtype has {len(vt_all)} entries for {k} studies: give one per study, or one string",
+                            field="vtype")
+        vt = np.array(vt_all, dtype=object)[keep]
+        if len(set(vt)) == 1:
+            vtype_out, vt = str(vt[0]), None      # the same for every study kept
 
     if "estimate" in arrays or "ci_lower" in arrays or "ci_upper" in arrays:
         out = _from_contrast(measure, arrays, ci_level, sub_lab)
     elif "yi" in arrays:
         out = _generic(arrays, sub_lab)
+    elif measure in _more.MEASURES and vt is not None:
+        out = _more_per_study(measure, arrays, add, to, drop00, vt, sub_lab)
     elif measure in _more.MEASURES:
         out = _more.compute(measure, arrays, add=add, to=to, drop00=drop00, vtype=vtype_out, lab=sub_lab)
     elif measure in BINARY_MEASURES:
@@ -275,7 +292,10 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
         out = _continuous(measure, arrays, sub_lab)
     else:
         raise DataError("measure 'GEN' needs yi with vi or sei", field="yi")
-    if vtype_out != "LS" and measure not in _more.MEASURES and "yi" not in arrays and "estimate" not in arrays:
+    core_revised = measure not in _more.MEASURES and "yi" not in arrays and "estimate" not in arrays
+    if vt is not None and core_revised:
+        out = _revise_vi_per_study(measure, vt, out, add, sub_lab)
+    elif vtype_out != "LS" and core_revised:
         out = _revise_vi(measure, vtype_out, out, add, sub_lab)     # metafor's other variance estimators
     if not keep.all():
         out = {n: _expand(arr, keep) for n, arr in out.items()}
@@ -287,7 +307,7 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     cols = ["study", "yi", "vi", "sei"] + [c for c in frame.columns if c not in ("study", "yi", "vi", "sei")]
     frame = frame[cols]
     attrs = {"measure": measure, "add": add, "to": to, "drop00": bool(drop00), "labels": "study",
-             "vtype": vtype_out}
+             "vtype": vtype_out if not per_study or vtype_out != "per study" else tuple(vt_all)}
     if data is None and g.index is not None:
         frame.index = g.index           # Series in, their index out: later Series still match by index
     if data is not None:
@@ -305,15 +325,57 @@ def effect_sizes(measure: str, *, data: pd.DataFrame | None = None,
     return frame
 
 
+def _vtype_list(vtype: Any) -> list[Any]:
+    """The entries of a per-study ``vtype`` (a list, tuple, array or Series of strings)."""
+    arr = np.asarray(vtype.to_numpy() if isinstance(vtype, pd.Series) else vtype, dtype=object)
+    if arr.ndim != 1 or arr.size == 0:
+        raise DataError(f"vtype must be a string or a sequence of strings, one per study, got {vtype!r}",
+                        field="vtype")
+    return list(arr)
+
+
+def _more_per_study(measure: str, arrays: dict[str, np.ndarray], add: float, to: str, drop00: bool,
+                    vt: np.ndarray, lab: list[str] | None) -> dict[str, np.ndarray]:
+    """:func:`mgmeta.measures.compute` with each study's own vtype (each computed over all studies, as
+    escalc), checked once, for the variance each study uses."""
+    out: dict[str, np.ndarray] = {}
+    for v in dict.fromkeys(vt):
+        with warnings.catch_warnings():
+            if out:                                # the continuity-correction warning once
+                warnings.simplefilter("ignore", ContinuityCorrectionWarning)
+            got = _more.compute(measure, arrays, add=add, to=to, drop00=drop00, vtype=str(v), lab=lab,
+                                strict=False)
+        use = vt == v
+        if not out:
+            out = {**got, "yi": got["yi"].copy(), "vi": np.full(len(vt), np.nan)}
+        # yi does not depend on vtype; a computation leaves it NaN where its own variance is undefined
+        out["yi"] = np.where(np.isnan(out["yi"]), got["yi"], out["yi"])
+        out["vi"] = np.where(use, got["vi"], out["vi"])
+    _more.check_defined(measure, out, lab)
+    return out
+
+
+def _revise_vi_per_study(measure: str, vt: np.ndarray, out: dict[str, np.ndarray], add: float,
+                         lab: list[str] | None) -> dict[str, np.ndarray]:
+    """``out`` (LS variances) with each study's own vtype (see :func:`mgmeta.measures.revise_vi`)."""
+    vi = np.array(out["vi"], dtype=float)
+    dropped = np.asarray(out.get("dropped", np.zeros(len(vi), bool)), bool)
+    for v in dict.fromkeys(vt):
+        if v == "LS":
+            continue
+        use = vt == v
+        vi[use] = _more.revise_vi(measure, str(v), out, add)[use]
+        bad = first_index(use & ~dropped & ~(vi > 0))
+        if bad is not None:
+            raise study_error(lab, bad, "vi", f"the sampling variance with vtype={v!r} is not positive "
+                              f"({vi[bad]:g})")
+    return {**out, "vi": vi}
+
+
 def _revise_vi(measure: str, vtype: str, out: dict[str, np.ndarray], add: float,
                lab: list[str] | None) -> dict[str, np.ndarray]:
-    """``out`` with the sampling variances of ``vtype`` (see :func:`mgmeta.measures.revise_vi`)."""
-    vi = _more.revise_vi(measure, vtype, out, add)
-    dropped = np.asarray(out.get("dropped", np.zeros(len(vi), bool)), bool)
-    bad = first_index(~dropped & ~(vi > 0))
-    if bad is not None:
-        raise study_error(lab, bad, "vi", f"the sampling variance with vtype={vtype!r} is not positive ({vi[bad]:g})")
-    return {**out, "vi": vi}
+    """``out`` with the sampling variances of ``vtype`` for every study."""
+    return _revise_vi_per_study(measure, np.full(len(out["vi"]), vtype, dtype=object), out, add, lab)
 
 
 _USES = {

@@ -358,12 +358,22 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
                 ({"sd2i": sd2.copy()} if sd2 is not None else {}) | {"ni": ni.copy(), "ri": ri.copy()}
     yi = np.where(dropped, np.nan, np.asarray(yi, float))
     vi = np.where(dropped, np.nan, np.asarray(vi, float))
-    use = ~dropped
-    bad = use & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
-    if not strict:
-        yi, vi = np.where(bad, np.nan, yi), np.where(bad, np.nan, vi)
-    j = first_index(bad) if strict else None
+    out = {"yi": yi, "vi": vi, **extra, "corrected": corrected, "dropped": dropped}
+    if strict:
+        check_defined(measure, out, lab)
+        return out
+    bad = ~dropped & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
+    return {**out, "yi": np.where(bad, np.nan, yi), "vi": np.where(bad, np.nan, vi)}
+
+
+def check_defined(measure: str, out: dict[str, np.ndarray], lab: list[str] | None) -> None:
+    """Raise, naming the first study, where an effect of ``out`` (from :func:`compute`) is undefined or
+    infinite or its sampling variance is not positive (metafor would return NA)."""
+    yi, vi = out["yi"], out["vi"]
+    bad = ~np.asarray(out["dropped"], bool) & (~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
+    j = first_index(bad)
     if j is not None:
+        extra = {n: v for n, v in out.items() if n not in ("yi", "vi", "corrected", "dropped")}
         given = ", ".join(f"{n}={v[j]:g}" for n, v in extra.items())
         hint = ""
         if measure in PROPORTION_MEASURES + RATE_MEASURES + RATE_CONTRAST_MEASURES:
@@ -371,7 +381,6 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
         raise study_error(lab, j, _INPUTS[measure][0],
                           f"the {NAMES[measure]} is undefined or infinite, or its sampling variance is not "
                           f"positive ({given}){hint}")
-    return {"yi": yi, "vi": vi, **extra, "corrected": corrected, "dropped": dropped}
 
 
 def revise_vi(measure: str, vtype: str, out: dict[str, Any], add: float) -> np.ndarray:

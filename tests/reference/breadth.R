@@ -149,6 +149,28 @@ for (v in c("UB", "AV")) for (d00 in c(FALSE, TRUE)) {
              sprintf("escalc(measure='RD', %s, data=dat.nielweise2007%s)", cols_call(bin), argstr(args)),
              from_cols(dat.nielweise2007, bin), args)
 }
+## a vtype per study (escalc's vector vtype): each study's variance from its own estimator, "AV" still
+## averaged over all studies
+vec_cases <- list(
+  list("pritz", "PR", "dat.pritz1997", c(xi = "xi", ni = "ni"), c("LS", "AV", "UB")),
+  list("pritz", "PLO", "dat.pritz1997", c(xi = "xi", ni = "ni"), c("AV", "LS")),
+  list("molloy", "UCOR", "dat.molloy2014", c(ri = "ri", ni = "ni"), c("UB", "LS", "AV")),
+  list("molloy", "COR", "dat.molloy2014", c(ri = "ri", ni = "ni"), c("LS", "AV")),
+  list("normand", "SMD", "dat.normand1999", cont, c("LS", "UB", "AV", "LS2")),
+  list("normand", "MD", "dat.normand1999", cont, c("HO", "LS")),
+  list("normand", "ROM", "dat.normand1999", cont, c("LS", "HO", "AV", "AVHO")),
+  list("nielweise2007", "RD", "dat.nielweise2007", bin, c("UB", "LS", "AV")),
+  list("morris", "SMCR", "morris", c(m1i = "m_post", m2i = "m_pre", sd1i = "sd_pre", ni = "ni", ri = "ri"),
+       c("LS2", "LS"))
+)
+for (vc in vec_cases) {
+  data <- eval(parse(text = vc[[3]]))
+  vt <- rep(vc[[5]], length.out = nrow(data))
+  add_escalc(sprintf("%s_%s_vtype_per_study", vc[[1]], vc[[2]]), vc[[1]], vc[[2]],
+             sprintf("escalc(measure='%s', %s, data=%s, vtype=rep(c(%s), length.out=%d))", vc[[2]],
+                     cols_call(vc[[4]]), vc[[3]], paste(sprintf("'%s'", vc[[5]]), collapse = ", "), nrow(data)),
+             from_cols(data, vc[[4]]), list(vtype = I(vt)))
+}
 
 ## ---------------------------------------------------------------------------------------------------------
 ## transf
