@@ -157,32 +157,41 @@ def _confint_rows(case):
     comps = case["confint"]["components"]
     for comp in comps.values() if isinstance(comps, dict) else comps:
         for i, name in enumerate(comp["names"]):
-            yield name, comp["estimate"][i], comp["lower"][i], comp["upper"][i]
+            yield (name, comp["estimate"][i], comp["lower"][i], comp["upper"][i], comp.get("lb_sign", ""),
+                   comp.get("ub_sign", ""))
 
 
-NO_CONFINT = {"sim3_UN_REML"}  # UN with three levels: not implemented (see test below)
-
-
-def test_confint_of_unstructured_g_with_three_levels_is_refused():
-    with pytest.raises(mgmeta.MgmetaError, match="not implemented"):
-        fit("sim3_UN_REML").confint()
-
-
-@pytest.mark.parametrize("case_id", sorted(c for c in MV if "confint" in MV[c] and c not in NO_CONFINT))
+@pytest.mark.parametrize("case_id", sorted(c for c in MV if "confint" in MV[c]))
 def test_profile_likelihood_ci(case_id):
     res = fit(case_id)
     ci = res.confint()
     rows = list(_confint_rows(MV[case_id]))
     assert list(ci.index) == [r[0] for r in rows]
     compared = 0
-    for name, est, lo, hi in rows:
+    for name, est, lo, hi, lo_sign, hi_sign in rows:
         assert ci.loc[name, "estimate"] == pytest.approx(est, rel=TOL_ITERATIVE)
-        # R gives NA where its profile refits fail; compare every bound it found
-        for col, val in (("ci_lower", lo), ("ci_upper", hi)):
-            if val is not None:
+        # R gives NA where its profile refits fail; compare every bound it found. A bound R prints as
+        # "<-0.62" is the last value its refits could fit: the interval reaches at least that far
+        for col, val, sign in (("ci_lower", lo, lo_sign), ("ci_upper", hi, hi_sign)):
+            if val is None:
+                continue
+            if sign == "<":
+                assert ci.loc[name, col] <= val, (name, col)
+            elif sign == ">":
+                assert ci.loc[name, col] >= val, (name, col)
+            else:
                 assert ci.loc[name, col] == pytest.approx(val, rel=TOL_CI, abs=1e-9), (name, col)
                 compared += 1
     assert compared > 0
+
+
+def test_confint_of_unstructured_g_with_three_levels_profiles_like_metafor():
+    """UN with three levels (fitted through the Cholesky factor of G): metafor's profile fits, each tau² or
+    rho held while the others are refitted; the bounds of tau^2.2 and rho.2 are found only from metafor's
+    own starting values (the estimate's correlation matrix is singular)."""
+    ci = fit("sim3_UN_REML").confint()
+    assert ci.loc["tau^2.2", "ci_upper"] == pytest.approx(0.0972897741806843, rel=TOL_CI)
+    assert ci.loc["rho.1", "ci_lower"] == -1.0 and ci.loc["rho.1", "ci_upper"] == 1.0
 
 
 def test_confint_alias_and_level():

@@ -31,7 +31,6 @@ from mgmeta.errors import DataError, MgmetaError, MgmetaWarning
 from mgmeta.estimators import (
     ALIASES,
     ALL_METHODS,
-    UNIROOT_TOL,
     Tau2Estimate,
     estimate_tau2,
     projection,

@@ -36,6 +36,8 @@ Meta-analysis of multiple outcomes by regression with random effects. Stat Med
 """
 from __future__ import annotations
 
+import copy
+
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -48,7 +50,7 @@ from scipy.sparse import csgraph
 
 from mgmeta import _format as fmt
 from mgmeta._validation import as_vector, check_choice, check_level
-from mgmeta.errors import ConvergenceError, DataError, MgmetaError, MgmetaWarning
+from mgmeta.errors import ConvergenceError, DataError
 
 __all__ = [
     "meta_analysis_mv",
@@ -244,6 +246,33 @@ class _Eval:
     hess: np.ndarray | None = None
 
 
+def _corr_from_angles(phi: np.ndarray, q: int) -> np.ndarray:
+    """The q x q correlation matrix U U' whose Cholesky factor U has unit rows given by hyperspherical angles
+    (row i by i angles, i = 1..q-1): every angle vector gives a positive semi-definite correlation matrix."""
+    U = np.zeros((q, q))
+    U[0, 0] = 1.0
+    k = 0
+    for i in range(1, q):
+        ang = phi[k:k + i]
+        k += i
+        s = 1.0
+        for m in range(i):
+            U[i, m] = s * np.cos(ang[m])
+            s *= np.sin(ang[m])
+        U[i, i] = s
+    return U @ U.T
+
+
+def _unit_angles(U: np.ndarray) -> np.ndarray:
+    """The angles of :func:`_corr_from_angles` of a lower-triangular factor ``U`` with unit rows."""
+    out = []
+    for i in range(1, U.shape[0]):
+        u = U[i, :i + 1]
+        for m in range(i):
+            out.append(np.arctan2(np.linalg.norm(u[m + 1:]), u[m]) if m < i - 1 else np.arctan2(u[i], u[m]))
+    return np.array(out)
+
+
 class _Model:
     """Data, design, structure; evaluates -2 ll and its derivatives in the transformed parameters."""
 
@@ -254,6 +283,7 @@ class _Model:
         # row by row), which keeps G positive semi-definite; otherwise log tau² and atanh rho, with G
         # checked for positive semi-definiteness when it has three or more levels
         self.chol = chol
+        self.check_psd = True
         self.ns = st.n_sigma2
         self.q = st.g_nlevels[0]
         self.lidx = [(i, j) for i in range(self.q) for j in range(i + 1)]
@@ -335,7 +365,7 @@ class _Model:
         """For CS/HCS/UN with three or more levels in the log/atanh parametrisation: is G's correlation
         matrix positive semi-definite? (With two levels |rho| < 1 suffices.)"""
         st = self.st
-        if self.chol or st.struct is None or self.q < 3:
+        if self.chol or not self.check_psd or st.struct is None or self.q < 3:
             return True
         rho = np.tanh(theta[self.ns + st.n_tau2:])
         R = np.eye(self.q)
@@ -868,6 +898,8 @@ class MultivariateResult:
 
     def _profile_ll(self, j: int, value: float, start: np.ndarray) -> float:
         model = self._model
+        if model.chol:
+            return self._profile_ll_un(j, value)
         nat = model.natural(self._theta)
         fixed = {i: float(v) for i, v in enumerate(nat) if self.fixed[i]}
         fixed[j] = value
@@ -876,6 +908,61 @@ class MultivariateResult:
         except (ConvergenceError, np.linalg.LinAlgError):
             return np.nan
         return model.ll(ev)
+
+    def _profile_ll_un(self, j: int, value: float) -> float:
+        """Profile log-likelihood of a UN G with three or more levels (fitted through its Cholesky factor)
+        with natural component ``j`` held at ``value``, as metafor's profile fits: the free parameters
+        give a positive semi-definite G (log tau² of each level, and the correlation matrix through the
+        angles of its unit-row Cholesky factor); the held tau² or rho then replaces its entry, so that G
+        may be indefinite as long as the marginal covariance stays positive definite."""
+        model = self._model
+        ns, q = model.ns, model.q
+        nat = model.natural(self._theta)
+        twin = copy.copy(model)                     # the same data, in log tau² and atanh rho, unchecked
+        twin.chol, twin.check_psd, twin._cache = False, False, {}
+        held = {i: float(v) for i, v in enumerate(nat) if self.fixed[i]}
+        held[j] = value
+        rho = model.st.is_rho()
+        n_ang = q * (q - 1) // 2
+        free_s = [i for i in range(ns) if i not in held]
+        # two starts, as the estimate's correlation matrix is often singular (a corner the held component
+        # pulls away from): the fit's own components (its Cholesky factor, rows scaled to 1), and metafor's
+        # starting values (the residual variance shared out, every rho 0.5)
+        L = model.chol_factor(self._theta)
+        norms = np.sqrt(np.sum(L ** 2, axis=1))
+        U = L / np.where(norms > 0, norms, 1.0)[:, None]
+        default = twin.natural(twin.start())
+        C0 = np.full((q, q), 0.5) + 0.5 * np.eye(q)
+        with np.errstate(divide="ignore"):
+            starts = [np.concatenate([np.log(nat[free_s]), np.log(np.maximum(nat[ns:ns + q], 1e-12)), _unit_angles(U)]),
+                      np.concatenate([np.log(default[free_s]), np.log(default[ns:ns + q]),
+                                      _unit_angles(np.linalg.cholesky(C0))])]
+
+        def theta_of(z: np.ndarray) -> np.ndarray:
+            out = np.array(nat, dtype=float)
+            out[free_s] = np.exp(z[:len(free_s)])
+            out[ns:ns + q] = np.exp(z[len(free_s):len(free_s) + q])
+            C = _corr_from_angles(z[len(free_s) + q:], q)
+            out[ns + q:] = C[np.triu_indices(q, 1)]
+            for i, v in held.items():
+                out[i] = v
+            with np.errstate(divide="ignore"):
+                return np.where(rho, np.arctanh(np.clip(out, -1.0, 1.0)), np.log(np.maximum(out, 0.0)))
+
+        def fun(z: np.ndarray) -> float:
+            ev = twin.evaluate(theta_of(z), order=0)
+            return ev.obj if ev.ok else np.inf
+
+        best = np.inf
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for z0 in starts:
+                if len(z0) != len(free_s) + q + n_ang or not np.isfinite(fun(z0)):
+                    continue
+                opt = optimize.minimize(fun, z0, method="L-BFGS-B",
+                                        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+                best = min(best, float(opt.fun))
+        return -0.5 * (twin.const + best) if np.isfinite(best) else np.nan
 
     def confint(self, level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood confidence intervals of the variance components (metafor's ``confint``).
@@ -897,13 +984,14 @@ class MultivariateResult:
         are searched on [0, max(10, 100 c_hat)] and correlations on [-1, 1]
         (moving a boundary inwards in tenths when the model cannot be fitted
         there); a bound at the edge of the range means the profile never
-        crosses the critical value there.
+        crosses the critical value there. For a UN G with three or more levels
+        (fitted through the Cholesky factor of G) the profile fits are
+        metafor's: the other components come from a positive semi-definite G
+        and the held tau² or rho replaces its entry, so that G may be
+        indefinite while the marginal covariance stays positive definite.
+        Where metafor's refits fail near an edge it prints the last value it
+        could fit ("<-0.62"); these fits reach the edge.
         """
-        if self._model.chol:
-            raise MgmetaError("profile-likelihood CIs of the tau² and rho of an unstructured (UN) G with three "
-                              "or more levels are not implemented: G is estimated through its Cholesky factor "
-                              "to keep it positive semi-definite, and holding one of its elements fixed needs a "
-                              "constrained fit")
         lev = self.level if level is None else check_level(level)
         target = float(stats.chi2.ppf(lev, 1))
         nat = self._model.natural(self._theta)

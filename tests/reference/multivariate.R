@@ -253,8 +253,10 @@ for (s in mv_specs) {
       blocks <- if (inherits(ci, "list.confint.rma")) ci[names(ci) != "digits"] else list(ci)
       comps <- lapply(blocks, function(b) {
         rn <- rownames(b$random)
+        ## lb_sign / ub_sign "<" / ">": the bound is the last value metafor's profile refits could fit, and the
+        ## interval reaches beyond it (metafor prints "<-0.62"); "" for a bound where the profile crosses
         list(names = I(rn), estimate = arr(b$random[, 1]), lower = arr(b$random[, 2]),
-             upper = arr(b$random[, 3]))
+             upper = arr(b$random[, 3]), lb_sign = b$lb.sign, ub_sign = b$ub.sign)
       })
       case$confint <- list(call = "res$control <- list(); confint(res, control = list(tol = 1e-12))", warnings = rc$warnings,
                            components = comps)
