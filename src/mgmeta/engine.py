@@ -699,7 +699,10 @@ def wald_qm(beta: np.ndarray, vb: np.ndarray, btt: np.ndarray) -> np.ndarray:
         bl = np.moveaxis(b.reshape(-1, btt.size), 0, -1)                     # (q, n)
         Vi, _ = sym_inv_last(np.moveaxis(V.reshape(-1, btt.size, btt.size), 0, -1))
         with np.errstate(invalid="ignore", over="ignore"):
-            qm = np.einsum("in,ijn,jn->n", bl, Vi, bl)
+            qm = np.zeros(bl.shape[1])
+            for i in range(btt.size):          # a fixed order of the sums: the same numbers in any batch
+                for j in range(btt.size):
+                    qm = qm + bl[i] * Vi[i, j] * bl[j]
         return qm.reshape(b.shape[:-1])
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         sol = np.linalg.solve(V, b[..., None])[..., 0]
