@@ -639,3 +639,13 @@ def test_grade_symbols_stay_on_one_line():
     import pandas as pd
     out = report.format_table(pd.DataFrame({"certainty": ["⊕⊕◯◯ low", None]}))
     assert '<span class="mg-grade">⊕⊕◯◯</span> low' in out
+
+
+def test_index_file_lists_fold_long_lists_and_break_long_names():
+    from mgmeta.report import _file_list
+
+    few = _file_list(["tables/a_b.csv", "tables/c.csv"])
+    assert "<details>" not in few and few.count("<a ") == 2 and "a_<wbr>b.csv" in few
+    many = _file_list([f"tables/summary_of_findings_{i}.csv" for i in range(9)])
+    assert many.count("<a ") == 9 and "<summary>5 more</summary>" in many
+    assert many.index("<details>") > many.index("summary_<wbr>of_<wbr>findings_<wbr>3.csv")

@@ -1123,6 +1123,9 @@ table.mg-findings td, table.mg-findings th { padding: .45em .6em; }
 table.mg-findings tr.mg-group th { background: #f7f9fb; font-size: 1.02em; border-bottom: 1px solid #b9c2ce;
                                    padding-top: .8em; }
 .mg-nowrap { white-space: nowrap; }
+td.mg-files { min-width: 14em; max-width: 24em; font-size: .92em; }
+td.mg-files summary { cursor: pointer; color: var(--mg-muted); }
+td.mg-about { min-width: 18em; }
 .mg-grade { font-size: 1.1em; letter-spacing: .05em; white-space: nowrap; color: var(--mg-accent); }
 .mg-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1.2em;
                align-items: start; }
@@ -1608,15 +1611,35 @@ def _markdown(text: str) -> str:
     return str(markdown2html_mistune(text))
 
 
+def _file_list(paths: Sequence[str], shown: int = 5) -> str:
+    """Links to files, one a line, long names breakable after '_' and '-'; past ``shown`` files the rest
+    fold under "N more"."""
+    if not paths:
+        return MISSING
+
+    def link(t: str) -> str:
+        name = html.escape(Path(t).name)
+        for sep in ("_", "-"):
+            name = name.replace(sep, sep + "<wbr>")
+        return f'<a href="{html.escape(t, quote=True)}">{name}</a>'
+
+    links = [link(t) for t in paths]
+    if len(links) <= shown + 1:
+        return "<br>".join(links)
+    head, rest = links[:shown - 1], links[shown - 1:]
+    return ("<br>".join(head) + f"<details><summary>{len(rest)} more</summary>" + "<br>".join(rest)
+            + "</details>")
+
+
 def _index_html(result: ReportResult) -> str:
     rows = []
     for nb in result.notebooks:
         figs = _a(f"gallery.html#{nb.name}", str(len(nb.figures))) if nb.figures else "0"
-        tables = "<br>".join(_a(t, Path(t).name) for t in nb.tables) or MISSING
+        tables = _file_list(nb.tables)
         rows.append(f"<tr><td>{_a(nb.html, nb.title)}<br><span class=\"mg-muted\">{html.escape(nb.name)} · "
                     f"{_a('notebooks/' + nb.name + '.ipynb', 'executed .ipynb')}</span></td>"
-                    f"<td>{_inline_markdown(nb.summary)}</td><td class=\"mg-num\">{figs}</td>"
-                    f"<td class=\"mg-nowrap\">{tables}</td><td class=\"mg-num\">{nb.seconds:.1f}</td></tr>")
+                    f"<td class=\"mg-about\">{_inline_markdown(nb.summary)}</td><td class=\"mg-num\">{figs}</td>"
+                    f"<td class=\"mg-files\">{tables}</td><td class=\"mg-num\">{nb.seconds:.1f}</td></tr>")
     table = ('<div class="mg-scroll"><table class="mg"><thead><tr><th>Page</th><th>What it shows</th>'
              '<th>Figures</th><th>Tables (CSV)</th><th>Run time (s)</th></tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table></div>')
