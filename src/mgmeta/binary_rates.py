@@ -51,14 +51,6 @@ def mh_ird(x1: np.ndarray, t1: np.ndarray, x2: np.ndarray, t2: np.ndarray) -> tu
     return est, se
 
 
-def _correct(x1: np.ndarray, x2: np.ndarray, add: float, to: str) -> tuple[np.ndarray, np.ndarray]:
-    zero = (x1 == 0) | (x2 == 0)
-    which = {"all": np.ones(x1.shape, bool), "only0": zero, "if0all": np.full(x1.shape, bool(zero.any())),
-             "none": np.zeros(x1.shape, bool)}[to]
-    inc = np.where(which, add, 0.0)
-    return x1 + inc, x2 + inc
-
-
 def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, *, data: Any, labels: Any,
                           level: Any, add: Any, to: Any, drop00: Any, correct: Any,
                           na_action: str = "fail") -> Any:
@@ -66,7 +58,7 @@ def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, 
     import warnings
 
     from mgmeta import binary as B
-    from mgmeta.measures import compute
+    from mgmeta.measures import compute, correct_cells
 
     check_choice(measure, RATE_MEASURES, "measure")
     correct = B._check_bool(correct, "correct")
@@ -102,7 +94,7 @@ def mantel_haenszel_rates(measure: str, x1i: Any, t1i: Any, x2i: Any, t2i: Any, 
     keep = ~((x1 == 0) & (x2 == 0)) if drop2 else np.ones(k_all, bool)
     if not keep.any():
         raise DataError("every study has no events in either group and drop00 leaves them all out", field="drop00")
-    a1, a2 = _correct(x1[keep], x2[keep], add2, to2)
+    (a1, a2), _ = correct_cells([x1[keep], x2[keep]], add2, to2, np.ones(int(keep.sum()), bool))
     s1, s2 = t1[keep], t2[keep]
     mh = mh_p = None
     if measure == "IRR":

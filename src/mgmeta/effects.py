@@ -66,18 +66,8 @@ def continuity_correct(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarra
     "if0all" (all tables if any eligible one has a zero cell), "none".
     Returns the corrected cells (new arrays) and the mask of corrected tables.
     """
-    zero = eligible & ((a == 0) | (b == 0) | (c == 0) | (d == 0))
-    if to == "all":
-        which = eligible.copy()
-    elif to == "only0":
-        which = zero
-    elif to == "if0all":
-        which = eligible & bool(zero.any())
-    else:
-        which = np.zeros_like(eligible)
-    which = which & (add > 0)
-    inc = np.where(which, add, 0.0)
-    return a + inc, b + inc, c + inc, d + inc, which
+    (a, b, c, d), which = _more.correct_cells([a, b, c, d], add, to, eligible)
+    return a, b, c, d, which
 
 
 def table_effects(measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray,

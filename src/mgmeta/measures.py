@@ -147,8 +147,11 @@ def _need(measure: str, a: dict[str, np.ndarray]) -> None:
                         f"{', '.join(extra)} do{'es' if len(extra) == 1 else ''} not apply", field=extra[0])
 
 
-def _correct(counts: list[np.ndarray], add: float, to: str, eligible: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """escalc's add/to on a set of cells (a study is corrected when any of its cells is 0)."""
+def correct_cells(counts: list[np.ndarray], add: float, to: str,
+                  eligible: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """escalc's add/to on a set of cells of each study: "only0" (studies with a zero cell), "all", "if0all"
+    (all studies if any eligible one has a zero cell), "none". Returns the corrected cells (new arrays) and
+    the mask of corrected studies."""
     zero = eligible & np.any([c == 0 for c in counts], axis=0)
     if to == "all":
         which = eligible.copy()
@@ -196,7 +199,7 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
             check_nonnegative(xi, "xi", lab)
             check_positive(ni, "ni", lab)
             check_not_above(xi, "xi", ni, "ni", lab)
-            (x, m), corrected = _correct([xi, ni - xi], add, to, np.ones(k, bool))
+            (x, m), corrected = correct_cells([xi, ni - xi], add, to, np.ones(k, bool))
             _warn_corrected(corrected, (xi == 0) | (xi == ni), add, to, lab)
             n = x + m
             p = x / n
@@ -222,7 +225,7 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
             xi, ti = a["xi"], a["ti"]
             check_nonnegative(xi, "xi", lab)
             check_positive(ti, "ti", lab, what="(person-time)")
-            (x,), corrected = _correct([xi], add, to, np.ones(k, bool))
+            (x,), corrected = correct_cells([xi], add, to, np.ones(k, bool))
             _warn_corrected(corrected, xi == 0, add, to, lab)
             rate = x / ti
             if measure == "IR":
@@ -292,7 +295,7 @@ def compute(measure: str, a: dict[str, np.ndarray], *, add: float, to: str, drop
             check_positive(t2, "t2i", lab, what="(person-time)")
             if drop00:
                 dropped = (x1 == 0) & (x2 == 0)
-            (c1, c2), corrected = _correct([x1, x2], add, to, ~dropped)
+            (c1, c2), corrected = correct_cells([x1, x2], add, to, ~dropped)
             _warn_corrected(corrected, (x1 == 0) | (x2 == 0), add, to, lab)
             r1, r2 = c1 / t1, c2 / t2
             if measure == "IRR":
