@@ -279,3 +279,19 @@ def clean_labels(values: Any, k: int | None = None, *, stacklevel: int = 3) -> l
                       f"(now e.g. {uniq[out.index(dups[0])]!r})", DuplicateLabelWarning, stacklevel=stacklevel)
         out = uniq
     return out
+
+
+def newmods_design(newmods: Any, p: int, intercept: bool, names: Sequence[str]) -> np.ndarray:
+    """The design rows of ``predict(newmods=)``: metafor's shapes (with one moderator a 1-D sequence is one
+    value per prediction, with several it is one prediction), the intercept column added when the model has
+    one and it was left out."""
+    Xn = np.atleast_2d(np.asarray(newmods, dtype=float))
+    n_mods = p - 1 if intercept else p
+    if np.ndim(newmods) == 1 and n_mods == 1:
+        Xn = Xn.T
+    if intercept and Xn.shape[1] == p - 1:
+        Xn = np.hstack([np.ones((Xn.shape[0], 1)), Xn])
+    if Xn.shape[1] != p:
+        raise DataError(f"newmods has {Xn.shape[1]} columns; the model has {p} coefficients "
+                        f"({', '.join(names)})", field="newmods")
+    return Xn

@@ -49,6 +49,7 @@ from scipy import optimize, sparse, special, stats
 from scipy.sparse import csgraph
 
 from mgmeta import _format as fmt
+from mgmeta._inputs import newmods_design
 from mgmeta._validation import as_vector, check_choice, check_level
 from mgmeta.errors import ConvergenceError, DataError
 
@@ -860,17 +861,9 @@ class MultivariateResult:
                 raise DataError("give newmods= for a model with moderators", field="newmods")
             Xn = np.ones((1, 1))
         else:
-            Xn = np.asarray(newmods, dtype=float)
-            if not np.all(np.isfinite(Xn)):
+            if not np.all(np.isfinite(np.asarray(newmods, dtype=float))):
                 raise DataError("newmods contains missing or infinite values", field="newmods")
-            ncol = self.p - 1 if intercept else self.p
-            if Xn.ndim <= 1:
-                Xn = Xn.reshape(-1, 1) if ncol == 1 else Xn.reshape(1, -1)
-            if Xn.shape[1] == ncol and intercept:
-                Xn = np.hstack([np.ones((Xn.shape[0], 1)), Xn])
-            if Xn.shape[1] != self.p:
-                raise DataError(f"newmods has {Xn.shape[1]} columns; the model has {self.p} coefficients "
-                                f"({', '.join(self.names)})", field="newmods")
+            Xn = newmods_design(newmods, self.p, intercept, self.names)
         pred = Xn @ self.beta
         se = np.sqrt(np.einsum("ij,jk,ik->i", Xn, self.vb, Xn))
         crit = self._crit(lev)

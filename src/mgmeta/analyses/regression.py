@@ -44,7 +44,7 @@ from mgmeta._validation import (
     effect_inputs,
     resolve_labels,
 )
-from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, omit_missing
+from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, newmods_design, omit_missing
 from mgmeta.control import DEFAULT_CONTROL, Control, check_control
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS, se_tau2_fixed
@@ -378,15 +378,7 @@ class MetaRegressionResult:
         if newmods is None:
             Xn = self.X
         else:
-            Xn = np.atleast_2d(np.asarray(newmods, dtype=float))
-            n_mods = self.p - 1 if self.intercept else self.p
-            if np.ndim(newmods) == 1 and n_mods == 1:
-                Xn = Xn.T               # one moderator: a 1-D sequence is one value per prediction
-            if self.intercept and Xn.shape[1] == self.p - 1:
-                Xn = np.hstack([np.ones((Xn.shape[0], 1)), Xn])
-            if Xn.shape[1] != self.p:
-                raise DataError(f"newmods has {Xn.shape[1]} columns; the model has {self.p} coefficients "
-                                f"({', '.join(self.names)})", field="newmods")
+            Xn = newmods_design(newmods, self.p, self.intercept, self.names)
         pred = Xn @ self.coef
         se = np.sqrt(np.einsum("ip,pq,iq->i", Xn, self.vb, Xn))
         if self.test == "knha":
