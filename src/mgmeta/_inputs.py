@@ -40,6 +40,17 @@ def check_na_action(value: Any) -> str:
     return str(v)
 
 
+def effects_or_data(yi: Any, data: Any) -> tuple[Any, Any]:
+    """``(yi, data)``, with ``data`` standing for the effect sizes (a frame from effect_sizes()) when ``yi``
+    is not given: ``fit(data=es)`` as ``fit(es)``."""
+    if yi is not None:
+        return yi, data
+    if data is None:
+        raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
+                        field="yi")
+    return data, None
+
+
 def check_data(data: Any) -> pd.DataFrame | None:
     """``data`` must be a pandas DataFrame (or None)."""
     if data is not None and not isinstance(data, pd.DataFrame):

@@ -903,19 +903,14 @@ def meta_analysis(yi: Any = None, vi: Any = None, *, method: str = "REML", test:
     >>> round(res.estimate, 4), round(res.tau2, 4)
     (-1.422, 0.0)
     """
-    from mgmeta._inputs import check_data, check_na_action, gather, omit_missing
+    from mgmeta._inputs import check_data, check_na_action, effects_or_data, gather, omit_missing
 
     na_action = check_na_action(na_action)
     ctl = check_control(control)
     check_data(data)
-    if yi is None:
-        if data is None:
-            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
-                            field="yi")
-        if vi is not None or sei is not None:
-            raise DataError("give yi together with vi/sei (column names of data)", field="yi")
-        yi = data
-        data = None
+    if yi is None and data is not None and (vi is not None or sei is not None):
+        raise DataError("give yi together with vi/sei (column names of data)", field="yi")
+    yi, data = effects_or_data(yi, data)
     if measure is not None:
         from mgmeta.effects import MEASURES
         from mgmeta.measures import MEASURES as MORE_MEASURES

@@ -44,7 +44,8 @@ from mgmeta._validation import (
     effect_inputs,
     resolve_labels,
 )
-from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, newmods_design, omit_missing
+from mgmeta._inputs import (check_data, check_na_action, effect_frame, effects_or_data, gather, newmods_design,
+                             omit_missing)
 from mgmeta.control import DEFAULT_CONTROL, Control, check_control
 from mgmeta.errors import DataError, MgmetaWarning
 from mgmeta.estimators import ALIASES, METHODS, MORE_METHODS, se_tau2_fixed
@@ -715,11 +716,7 @@ def meta_regression(yi: Any = None, vi: Any = None, mods: Any = None, *, method:
     if mods is None:
         raise DataError("give the moderators in mods (for an intercept-only model use mgmeta.meta_analysis)",
                         field="mods")
-    if yi is None:
-        if data is None:
-            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
-                            field="yi")
-        yi, data = data, None
+    yi, data = effects_or_data(yi, data)
     measure = None
     if isinstance(yi, pd.DataFrame):                      # a frame from effect_sizes()
         frame, measure, labels = effect_frame(yi, vi, sei, labels)

@@ -280,7 +280,7 @@ def subgroup_analysis(yi: Any = None, vi: Any = None, groups: Any = None, *, met
     >>> sub.df
     1
     """
-    from mgmeta._inputs import check_data, check_na_action, effect_frame, gather, omit_missing
+    from mgmeta._inputs import check_data, check_na_action, effect_frame, effects_or_data, gather, omit_missing
     from mgmeta._validation import effect_inputs, resolve_labels
     from mgmeta.analyses.regression import design_matrix, fit_regression
     from mgmeta.control import check_control
@@ -293,11 +293,7 @@ def subgroup_analysis(yi: Any = None, vi: Any = None, groups: Any = None, *, met
     check_data(data)
     if groups is None:
         raise DataError("give the subgroup of each study in groups", field="groups")
-    if yi is None:
-        if data is None:
-            raise DataError("give yi (effect sizes) with vi or sei, or data= (a frame from effect_sizes())",
-                            field="yi")
-        yi, data = data, None
+    yi, data = effects_or_data(yi, data)
     measure = None
     if isinstance(yi, pd.DataFrame):
         frame, measure, labels = effect_frame(yi, vi, sei, labels)
