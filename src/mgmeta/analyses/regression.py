@@ -169,14 +169,7 @@ def design_matrix(mods: Any, k: int, *, intercept: bool = True,
             blocks.append(x[:, None])
             names.append(name)
     X = np.hstack(blocks)
-    # rank: name the first column that adds nothing
-    scale = np.where(np.abs(X).max(0) > 0, np.abs(X).max(0), 1.0)
-    Xs = X / scale
-    for j in range(X.shape[1]):
-        if np.linalg.matrix_rank(Xs[:, : j + 1]) < j + 1:
-            raise DataError(f"the design is rank-deficient: column {names[j]!r} is a linear combination of "
-                            f"{', '.join(repr(n) for n in names[:j]) or 'nothing (all zero)'}; drop or "
-                            "recode a moderator", field=names[j].split("[")[0])
+    _check_rank(X, names)
     return X, names
 
 
@@ -773,7 +766,7 @@ def meta_regression(yi: Any = None, vi: Any = None, mods: Any = None, *, method:
             raise DataError("with a formula, remove the intercept in the formula (~ x - 1), not with "
                             "intercept=False", field="intercept")
         X, names, intercept = formula_design(formula, mod_frame.loc[keep])
-        _check_rank(X, names)
+        _check_rank(X, names, field="mods")
     else:
         if not keep.all():
             mods = _subset_mods(mods, keep)
@@ -807,14 +800,16 @@ def _subset_mods(mods: Any, keep: np.ndarray) -> Any:
     return np.asarray(mods)[keep]
 
 
-def _check_rank(X: np.ndarray, names: list[str]) -> None:
+def _check_rank(X: np.ndarray, names: list[str], field: str | None = None) -> None:
+    """Name the first column that adds nothing to those before it (``field``: the error's field, by default
+    the moderator that column comes from)."""
     scale = np.where(np.abs(X).max(0) > 0, np.abs(X).max(0), 1.0)
     Xs = X / scale
     for j in range(X.shape[1]):
         if np.linalg.matrix_rank(Xs[:, : j + 1]) < j + 1:
             raise DataError(f"the design is rank-deficient: column {names[j]!r} is a linear combination of "
                             f"{', '.join(repr(n) for n in names[:j]) or 'nothing (all zero)'}; drop or "
-                            "recode a moderator", field="mods")
+                            "recode a moderator", field=names[j].split("[")[0] if field is None else field)
 
 
 def _col(frame: pd.DataFrame, name: str, arg: str) -> np.ndarray:
