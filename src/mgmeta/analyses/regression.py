@@ -512,13 +512,6 @@ class MetaRegressionResult:
 # fitting
 # --------------------------------------------------------------------------
 
-def _qm(beta: np.ndarray, vb: np.ndarray, btt: list[int]) -> np.ndarray:
-    """Wald statistic b' V^-1 b over the coefficients ``btt`` (batched over leading axes)."""
-    b = beta[..., btt]
-    V = vb[..., btt, :][..., :, btt]
-    return np.einsum("...i,...ij,...j->...", b, np.linalg.inv(V), b)
-
-
 def _weighted_adj_r2(yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
     """Adjusted R² of the weighted least-squares fit (weights 1/v), as R's ``summary(lm())``."""
     w = 1 / vi
@@ -565,8 +558,10 @@ def fit_regression(yi: np.ndarray, vi: np.ndarray, X: np.ndarray, names: list[st
     fa = fit_arrays(yi, vi, method=method, test=test, level=level, X=X, tau2=tau2, control=ctl)
     btt = list(range(1, p)) if intercept and p > 1 else list(range(p))
     m = len(btt)
+    from mgmeta.engine import wald_qm
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        qm = float(_qm(fa.beta, fa.vb, btt))
+        qm = float(wald_qm(fa.beta, fa.vb, np.asarray(btt)))
     df = k - p
     if test == "knha":
         qm = qm / m
